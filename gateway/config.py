@@ -1,0 +1,602 @@
+"""TOML configuration -> validated, frozen :class:`Settings`.
+
+Every section and key is optional except ``[server].local_domains``. Any
+problem is reported as one :class:`ConfigError` naming the file and the
+dotted key, e.g. ``conf/gateway.toml: queue.lifetime: expected a duration
+like '5d' or a number of seconds, got 'soon'``.
+
+Relative paths (``data_dir``, ``users_file``, ``aliases_file``, the TLS
+certificate and key) are resolved against the *current working directory*
+of the process that loads the file, not against the file's own directory.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import math
+import os
+import re
+import socket
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final, cast
+
+from twisted.internet import endpoints
+
+KNOWN_LISTENERS: dict[str, str] = {
+    "http": "admin/metrics HTTP",
+}
+
+LOG_LEVELS: Final = ("debug", "info", "warn", "error")
+TLS_VERSIONS: Final = ("1.2", "1.3")
+
+
+class ConfigError(Exception):
+    """A configuration problem: the file, the dotted key and what is wrong."""
+
+    def __init__(self, file: Path, key: str, problem: str) -> None:
+        super().__init__(file, key, problem)
+        self.file = file
+        self.key = key
+        self.problem = problem
+
+    def __str__(self) -> str:
+        if self.key:
+            return f"{self.file}: {self.key}: {self.problem}"
+        return f"{self.file}: {self.problem}"
+
+
+# ---------------------------------------------------------------------------
+# Settings
+
+
+@dataclass(frozen=True, slots=True)
+class TLSSettings:
+    certificate: Path | None = None
+    key: Path | None = None
+    min_version: str = "1.2"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSettings:
+    retry_first: float = 300.0
+    retry_max: float = 3600.0
+    retry_factor: float = 2.0
+    lifetime: float = 5 * 86400.0
+    delay_warning: float = 4 * 3600.0
+    max_deliveries: int = 20
+    segment_size: int = 64 * 1024 * 1024
+    history_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    max_alias_depth: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class LimitSettings:
+    max_message_size: int = 35 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class DNSSettings:
+    servers: tuple[tuple[str, int], ...] = ()  # () means the system resolver
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    source: Path
+    hostname: str
+    data_dir: Path
+    local_domains: tuple[str, ...]
+    users_file: Path
+    aliases_file: Path
+    log_level: str
+    listeners: Mapping[str, str]
+    tls: TLSSettings
+    queue: QueueSettings
+    delivery: DeliverySettings
+    limits: LimitSettings
+    dns: DNSSettings
+
+    @property
+    def queue_dir(self) -> Path:
+        return self.data_dir / "queue"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.data_dir / "tls"
+
+    @property
+    def maildrop_dir(self) -> Path:
+        return self.data_dir / "maildrop"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir / "run"
+
+    @property
+    def control_socket(self) -> Path:
+        return self.run_dir / "control.sock"
+
+
+# ---------------------------------------------------------------------------
+# Durations and sizes
+
+_DURATION_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhdw]?)\s*", re.ASCII)
+_DURATION_UNITS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_SIZE_RE = re.compile(r"\s*([0-9]+)\s*([kmgt]?)(?:i?b)?\s*", re.ASCII | re.IGNORECASE)
+_SIZE_UNITS: Final = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_duration(text: str | int | float) -> float:
+    """Seconds in ``"30s"``, ``"5m"``, ``"1h"``, ``"5d"``, ``"1w"`` or a plain number.
+
+    Raises ValueError unless the result is a finite number greater than zero.
+    """
+    if isinstance(text, bool):
+        raise ValueError(f"not a duration: {text!r}")
+    if isinstance(text, int | float):
+        seconds = float(text)
+    elif isinstance(text, str):
+        match = _DURATION_RE.fullmatch(text.lower())
+        if match is None:
+            raise ValueError(f"not a duration: {text!r}")
+        seconds = float(match[1]) * _DURATION_UNITS[match[2]]
+    else:
+        raise ValueError(f"not a duration: {text!r}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"duration must be a finite number greater than zero: {text!r}")
+    return seconds
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes in ``"35M"``, ``"64M"``, ``"4K"``, ``"1G"`` (binary units) or an int.
+
+    Raises ValueError unless the result is greater than zero.
+    """
+    if isinstance(text, bool):
+        raise ValueError(f"not a size: {text!r}")
+    if isinstance(text, int):
+        size = text
+    elif isinstance(text, str):
+        match = _SIZE_RE.fullmatch(text)
+        if match is None:
+            raise ValueError(f"not a size: {text!r}")
+        size = int(match[1]) * _SIZE_UNITS[match[2].lower()]
+    else:
+        raise ValueError(f"not a size: {text!r}")
+    if size <= 0:
+        raise ValueError(f"size must be greater than zero: {text!r}")
+    return size
+
+
+# ---------------------------------------------------------------------------
+# Schema: each key has a converter that returns the typed value or raises
+# _Invalid with the problem text.
+
+
+class _Invalid(Exception):
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _describe(value: object) -> str:
+    """``integer 5``, ``string 'x'``, ``array``: how a TOML value reads in errors."""
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, int):
+        return f"integer {value}"
+    if isinstance(value, float):
+        return f"float {value}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "table"
+    if isinstance(value, datetime | date | time):
+        return f"date/time {value.isoformat()}"
+    return type(value).__name__
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"expected a string, got {_describe(value)}")
+    return value
+
+
+def _integer(minimum: int, maximum: int | None = None) -> Callable[[object], int]:
+    def convert(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Invalid(f"expected an integer, got {_describe(value)}")
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"at least {minimum}"
+            if maximum is not None:
+                bound = f"between {minimum} and {maximum}"
+            raise _Invalid(f"must be {bound}, got {value}")
+        return value
+
+    return convert
+
+
+def _number(minimum: float) -> Callable[[object], float]:
+    def convert(value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Invalid(f"expected a number, got {_describe(value)}")
+        if not math.isfinite(value) or value < minimum:
+            raise _Invalid(f"must be a number of at least {minimum}, got {value}")
+        return float(value)
+
+    return convert
+
+
+def _duration(value: object) -> float:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        try:
+            return parse_duration(value)
+        except ValueError:
+            pass
+    raise _Invalid(f"expected a duration like '5d' or a number of seconds, got {_shown(value)}")
+
+
+def _size(value: object) -> int:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        try:
+            return parse_size(value)
+        except ValueError:
+            pass
+    raise _Invalid(f"expected a size like '35M' or a number of bytes, got {_shown(value)}")
+
+
+def _shown(value: object) -> str:
+    """``'soon'`` for strings (the value speaks for itself), else typed."""
+    return repr(value) if isinstance(value, str) else _describe(value)
+
+
+def _choice(*choices: str) -> Callable[[object], str]:
+    def convert(value: object) -> str:
+        text = _string(value)
+        if text not in choices:
+            listed = ", ".join(repr(c) for c in choices)
+            raise _Invalid(f"expected one of {listed}, got {text!r}")
+        return text
+
+    return convert
+
+
+def _path(value: object) -> Path:
+    text = _string(value)
+    if not text:
+        raise _Invalid("must not be empty")
+    return _absolute(text)
+
+
+def _optional_path(value: object) -> Path | None:
+    text = _string(value)
+    return _absolute(text) if text else None
+
+
+def _absolute(text: str) -> Path:
+    """Expand ``~`` and resolve against the current working directory."""
+    return Path(os.path.abspath(Path(text).expanduser()))
+
+
+_LABEL_RE = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.ASCII)
+
+
+def _domain(value: object) -> str:
+    text = _string(value)
+    try:
+        name = text.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise _Invalid(f"not a valid domain name: {text!r}") from None
+    labels = name.split(".")
+    if len(name) > 253 or not all(_LABEL_RE.fullmatch(label) for label in labels):
+        raise _Invalid(f"not a valid domain name: {text!r}")
+    return name
+
+
+def _domain_list(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise _Invalid(f"expected an array of domain names, got {_describe(value)}")
+    if not value:
+        raise _Invalid("at least one local domain is required")
+    domains = [_domain(item) for item in value]
+    return tuple(dict.fromkeys(domains))  # drop duplicates, keep the order
+
+
+def _dns_server(text: str) -> tuple[str, int]:
+    """``127.0.0.1``, ``127.0.0.1:5353``, ``::1``, ``[::1]:53``."""
+    host, port_text = text, "53"
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise _Invalid(f"not an address or address:port: {text!r}")
+        port_text = rest[1:] if rest else "53"
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise _Invalid(f"not an IP address: {text!r}") from None
+    if not port_text.isascii() or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise _Invalid(f"port must be between 1 and 65535 in {text!r}")
+    return str(address), int(port_text)
+
+
+def _dns_servers(value: object) -> tuple[tuple[str, int], ...]:
+    if not isinstance(value, list):
+        raise _Invalid(f"expected an array of strings, got {_describe(value)}")
+    return tuple(_dns_server(_string(item)) for item in value)
+
+
+class _Reactorless:
+    """Stands in for the reactor: parsing an endpoint string needs none."""
+
+
+def _parse_endpoint(description: str) -> Any:
+    return endpoints.serverFromString(cast(Any, _Reactorless()), description)
+
+
+def _listener(value: object) -> str:
+    text = _string(value)
+    try:
+        endpoint = _parse_endpoint(text)
+    except Exception as e:  # Twisted raises ValueError, KeyError, OpenSSL errors...
+        detail = f"{type(e).__name__}: {e}" if not isinstance(e, ValueError) else str(e)
+        raise _Invalid(f"not a valid Twisted endpoint string {text!r}: {detail}") from None
+    port = _endpoint_port(endpoint)
+    if port is not None and not 1 <= port <= 65535:
+        raise _Invalid(f"port must be between 1 and 65535, got {port}")
+    return text
+
+
+_PORT_ENDPOINTS: Final = (
+    endpoints.TCP4ServerEndpoint,
+    endpoints.TCP6ServerEndpoint,
+    endpoints.SSL4ServerEndpoint,
+)
+
+
+# Twisted's server endpoints keep their parsed address in private attributes;
+# these are stable across releases and this is the one place that reads them.
+def _endpoint_port(endpoint: object) -> int | None:
+    if isinstance(endpoint, _PORT_ENDPOINTS):
+        return int(endpoint._port)
+    return None
+
+
+_Converter = Callable[[object], Any]
+
+_SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
+    "server": {
+        "hostname": _domain,
+        "data_dir": _path,
+        "local_domains": _domain_list,
+        "users_file": _path,
+        "aliases_file": _path,
+        "log_level": _choice(*LOG_LEVELS),
+    },
+    "listeners": {name: _listener for name in KNOWN_LISTENERS},
+    "tls": {
+        "certificate": _optional_path,
+        "key": _optional_path,
+        "min_version": _choice(*TLS_VERSIONS),
+    },
+    "queue": {
+        "retry_first": _duration,
+        "retry_max": _duration,
+        "retry_factor": _number(1.0),
+        "lifetime": _duration,
+        "delay_warning": _duration,
+        "max_deliveries": _integer(1),
+        "segment_size": _size,
+        "history_days": _integer(1),
+    },
+    "delivery": {"max_alias_depth": _integer(1, 100)},
+    "limits": {"max_message_size": _size},
+    "dns": {"servers": _dns_servers, "timeout": _duration},
+}
+
+
+def _known(names: Mapping[str, object] | tuple[str, ...]) -> str:
+    return ", ".join(names) if names else "(none)"
+
+
+class _Loader:
+    """Walks the parsed TOML against :data:`_SCHEMA`; raises the first error."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(self.file, key, problem)
+
+    def walk(self, document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        values: dict[str, dict[str, Any]] = {name: {} for name in _SCHEMA}
+        for section, table in document.items():
+            schema = _SCHEMA.get(section)
+            if schema is None:
+                raise self.error(
+                    section, f"unknown section; known sections are: {_known(_SCHEMA)}"
+                )
+            if not isinstance(table, dict):
+                raise self.error(section, f"expected a table, got {_describe(table)}")
+            for key, value in table.items():
+                dotted = f"{section}.{key}"
+                convert = schema.get(key)
+                if convert is None:
+                    what = "listener" if section == "listeners" else "key"
+                    raise self.error(
+                        dotted, f"unknown {what}; known {what}s are: {_known(schema)}"
+                    )
+                try:
+                    values[section][key] = convert(value)
+                except _Invalid as e:
+                    raise self.error(dotted, e.problem) from None
+        return values
+
+    def build(self, values: dict[str, dict[str, Any]]) -> Settings:
+        server = values["server"]
+        if "local_domains" not in server:
+            raise self.error(
+                "server.local_domains",
+                "missing: list the domains this server receives mail for",
+            )
+        if "hostname" in server:
+            hostname = server["hostname"]
+        else:
+            try:
+                hostname = _domain(socket.getfqdn())
+            except _Invalid as e:
+                raise self.error(
+                    "server.hostname", f"not set, and the system name is unusable: {e.problem}"
+                ) from None
+        data_dir: Path = server.get("data_dir", _absolute("./var"))
+        tls = TLSSettings(**values["tls"])
+        queue = QueueSettings(**values["queue"])
+        self.check_tls(tls)
+        self.check_queue(queue)
+        return Settings(
+            source=_absolute(str(self.file)),
+            hostname=hostname,
+            data_dir=data_dir,
+            local_domains=server["local_domains"],
+            users_file=server.get("users_file", data_dir / "users"),
+            aliases_file=server.get("aliases_file", data_dir / "aliases"),
+            log_level=server.get("log_level", "info"),
+            listeners=MappingProxyType(dict(values["listeners"])),
+            tls=tls,
+            queue=queue,
+            delivery=DeliverySettings(**values["delivery"]),
+            limits=LimitSettings(**values["limits"]),
+            dns=DNSSettings(**values["dns"]),
+        )
+
+    def check_tls(self, tls: TLSSettings) -> None:
+        if (tls.certificate is None) != (tls.key is None):
+            given, missing = ("certificate", "key") if tls.key is None else ("key", "certificate")
+            raise self.error(
+                f"tls.{missing}",
+                f"required when tls.{given} is set (set both, or neither to generate "
+                "a self-signed certificate)",
+            )
+        for name, path in (("certificate", tls.certificate), ("key", tls.key)):
+            if path is None:
+                continue
+            if not path.is_file():
+                raise self.error(f"tls.{name}", f"file not found: {path}")
+            if not os.access(path, os.R_OK):
+                raise self.error(f"tls.{name}", f"file is not readable: {path}")
+
+    def check_queue(self, queue: QueueSettings) -> None:
+        if queue.retry_max < queue.retry_first:
+            raise self.error(
+                "queue.retry_max",
+                f"must be at least queue.retry_first ({queue.retry_first:g}s), "
+                f"got {queue.retry_max:g}s",
+            )
+        if queue.lifetime < queue.retry_max:
+            raise self.error(
+                "queue.lifetime",
+                f"must be at least queue.retry_max ({queue.retry_max:g}s), "
+                f"got {queue.lifetime:g}s",
+            )
+
+
+def load(path: Path) -> Settings:
+    """Read, validate and freeze the configuration in ``path``."""
+    path = Path(path)
+    loader = _Loader(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise loader.error("", "configuration file not found") from None
+    except OSError as e:
+        raise loader.error("", f"cannot read the configuration file: {e.strerror}") from None
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise loader.error("", f"not valid UTF-8 (at byte {e.start})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise loader.error("", f"TOML syntax error: {e}") from None
+    return loader.build(loader.walk(document))
+
+
+# ---------------------------------------------------------------------------
+# Listener checks (run before starting, e.g. by ``mailgateway config check``)
+
+
+def check_listeners(settings: Settings) -> list[ConfigError]:
+    """Try to bind every listener briefly; one error per listener that cannot."""
+    problems: list[ConfigError] = []
+    for name, description in settings.listeners.items():
+        problem = _check_listener(description)
+        if problem is not None:
+            problems.append(ConfigError(settings.source, f"listeners.{name}", problem))
+    return problems
+
+
+def _check_listener(description: str) -> str | None:
+    try:
+        endpoint = _parse_endpoint(description)
+    except Exception as e:
+        return f"not a valid Twisted endpoint string {description!r}: {e}"
+    if isinstance(endpoint, endpoints.UNIXServerEndpoint):
+        return _check_unix(Path(endpoint._address))
+    port = _endpoint_port(endpoint)
+    if port is None:
+        return None  # systemd:, plugin endpoints...: nothing we can try
+    interface: str = endpoint._interface
+    family = socket.AF_INET
+    if isinstance(endpoint, endpoints.TCP6ServerEndpoint):
+        family = socket.AF_INET6
+    if not interface:
+        interface = "::" if family == socket.AF_INET6 else "0.0.0.0"
+    return _try_bind(family, interface, port)
+
+
+def _try_bind(family: socket.AddressFamily, interface: str, port: int) -> str | None:
+    where = f"port {port} on {interface}"
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((interface, port))
+    except socket.gaierror as e:
+        return f"bad interface {interface!r}: {e.strerror}"
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            return f"{where} is already in use"
+        if e.errno == errno.EACCES:
+            hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" if port < 1024 else ""
+            return f"permission denied binding {where}{hint}"
+        if e.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EINVAL):
+            return f"bad interface {interface!r}: not an address of this host ({e.strerror})"
+        return f"cannot bind {where}: {e.strerror}"
+    return None
+
+
+def _check_unix(path: Path) -> str | None:
+    parent = Path(os.path.abspath(path)).parent
+    existing = parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"cannot create {parent}: {existing} is not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        verb = "write to" if existing == parent else "create"
+        return f"cannot {verb} {parent}: permission denied on {existing}"
+    return None
