@@ -1,0 +1,224 @@
+"""Maildir++ delivery into local users' mailboxes.
+
+Layout follows D. J. Bernstein's Maildir specification
+(https://cr.yp.to/proto/maildir.html) with the Maildir++ extensions used by
+Courier and Dovecot: folders are dot-directories (``.Sent``) holding their own
+``cur/ new/ tmp/`` and an empty ``maildirfolder`` file, ``,S=<size>`` in a
+file name gives its size in bytes, and ``:2,<flags>`` marks a message that a
+reader has moved to ``cur/``.
+
+A message is written to ``tmp/``, fsynced, renamed into ``new/`` and the
+directory fsynced, so a returned path is durable. Delivery is idempotent by
+its deterministic unique name: a redelivery after a crash (written, but the
+outcome not yet recorded) finds the earlier file and writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from twisted.internet.threads import deferToThreadPool
+from zope.interface import implementer
+
+from gateway.fsutil import atomic_write, fsync_directory
+from gateway.interfaces import ILocalStore
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
+    from twisted.internet.interfaces import IReactorFromThreads
+    from twisted.python.threadpool import ThreadPool
+
+    from gateway.envelope import Address
+
+#: Folders every new Maildir gets (Dovecot's usual special-use set).
+DEFAULT_FOLDERS: tuple[str, ...] = ("Sent", "Drafts", "Junk", "Trash")
+
+#: Dovecot's subscriptions file header (subscription-file.c, version 2):
+#: ``V<TAB>2`` and an empty line, then one mailbox name per line.
+_SUBSCRIPTIONS_HEADER = b"V\t2\n\n"
+
+_DIR_MODE = 0o700
+_FILE_MODE = 0o600
+
+# Serialises first-time creation of a Maildir between pool threads.
+_create_lock = threading.Lock()
+
+
+def maildir_path(mail_dir: Path, address: Address) -> Path:
+    """The Maildir root of ``address``: ``mail_dir/<domain>/<local part>``.
+
+    The local part is lower-cased (as :meth:`Address.key` does). Raises
+    :class:`ValueError` for a local part or domain that could escape
+    ``mail_dir`` or clash with Maildir++ folder names.
+    """
+    local = address.local.lower()
+    domain = address.domain
+    for label, part in (("local part", local), ("domain", domain)):
+        if not part or "/" in part or "\0" in part or part.startswith("."):
+            raise ValueError(f"unsafe {label} for a mailbox path: {part!r}")
+    return mail_dir / domain / local
+
+
+def _make_dirs(root: Path) -> None:
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(mode=_DIR_MODE, exist_ok=True)
+
+
+def ensure_maildir(root: Path) -> None:
+    """Create the Maildir++ at ``root`` with its default folders, if needed.
+
+    Creates ``cur new tmp``, the folders :data:`DEFAULT_FOLDERS` (each a
+    Maildir with an empty ``maildirfolder`` file) and Dovecot's
+    ``subscriptions`` file listing them. Idempotent; when the Maildir exists
+    (``tmp/`` and ``subscriptions`` present) it costs two ``stat`` calls. An
+    existing ``subscriptions`` file is never rewritten.
+    """
+    subscriptions = root / "subscriptions"
+    if (root / "tmp").is_dir() and subscriptions.exists():
+        return
+    with _create_lock:
+        root.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        root.mkdir(mode=_DIR_MODE, exist_ok=True)
+        _make_dirs(root)
+        for name in DEFAULT_FOLDERS:
+            folder = root / f".{name}"
+            folder.mkdir(mode=_DIR_MODE, exist_ok=True)
+            _make_dirs(folder)
+            marker = folder / "maildirfolder"
+            if not marker.exists():
+                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT, _FILE_MODE))
+            fsync_directory(folder)
+        if not subscriptions.exists():
+            body = b"".join(name.encode() + b"\n" for name in DEFAULT_FOLDERS)
+            atomic_write(subscriptions, _SUBSCRIPTIONS_HEADER + body, _FILE_MODE)
+        # Make the new directory entries themselves durable.
+        fsync_directory(root)
+        fsync_directory(root.parent)
+
+
+def _escape_name_part(text: str) -> str:
+    # cr.yp.to/proto/maildir.html: "/" becomes \057 and ":" becomes \072.
+    return text.replace("/", "\\057").replace(":", "\\072")
+
+
+def unique_name(accepted_at: float, qid: str, index: int, hostname: str) -> str:
+    """The deterministic Maildir name of one (message, recipient) pair.
+
+    ``{sec}.M{usec}Q{qid}R{index}.{host}``: the time the message was
+    accepted, its queue id and the recipient's index, so a redelivery of the
+    same recipient produces the same name. ``/`` and ``:`` in the host (and
+    queue id) are escaped as ``\\057`` and ``\\072`` as the Maildir spec asks.
+    """
+    sec, usec = divmod(round(accepted_at * 1_000_000), 1_000_000)
+    return f"{sec}.M{usec}Q{_escape_name_part(qid)}R{index}.{_escape_name_part(hostname)}"
+
+
+def _matches(name: str, unique: str) -> bool:
+    """True if ``name`` is ``unique`` plus Maildir++ ``,`` or ``:2,`` suffixes."""
+    return name == unique or name.startswith((unique + ",", unique + ":"))
+
+
+def _find_existing(directory: Path, unique: str) -> Path | None:
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if _matches(entry.name, unique):
+                    return Path(entry.path)
+    except FileNotFoundError:
+        return None
+    return None
+
+
+def deliver_blocking(
+    root: Path, unique: str, chunks: Sequence[bytes], check_cur: bool = False
+) -> Path:
+    """Write ``b"".join(chunks)`` as ``new/<unique>,S=<size>`` under ``root``.
+
+    Blocking (run it in a thread). Idempotent: if ``new/`` already holds the
+    exact name, returns it and writes nothing. With ``check_cur`` (messages
+    recovered after a restart) it also scans ``cur/`` (where a reader may
+    have moved and flagged it, ``…:2,S``) and ``new/`` (in case the size
+    differs) once each. Otherwise writes ``tmp/<unique>``, fsyncs it, renames
+    it into ``new/`` and fsyncs ``new/``. Raises :class:`OSError` on failure,
+    leaving neither the tmp file nor a file in ``new/``.
+    """
+    if not unique or "/" in unique or ":" in unique or "\0" in unique or unique[0] == ".":
+        raise ValueError(f"bad Maildir unique name: {unique!r}")
+    size = sum(len(chunk) for chunk in chunks)
+    new_dir = root / "new"
+    final = new_dir / f"{unique},S={size}"  # Maildir++: S= is the size in bytes
+    if os.path.lexists(final):
+        return final
+    if check_cur:
+        for sub in ("cur", "new"):
+            found = _find_existing(root / sub, unique)
+            if found is not None:
+                return found
+
+    tmp = root / "tmp" / unique
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _FILE_MODE)
+    try:
+        try:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    try:
+        fsync_directory(new_dir)
+    except BaseException:
+        # Not durable: take it back so a retry goes through the full cycle.
+        with contextlib.suppress(OSError):
+            os.unlink(final)
+        raise
+    return final
+
+
+@implementer(ILocalStore)
+class MaildirStore:
+    """:class:`ILocalStore` writing into ``mail_dir/<domain>/<user>/`` Maildirs.
+
+    Disk work runs in ``pool``; a pool of a few threads lets concurrent
+    deliveries share the file system's journal commits (group commit).
+    """
+
+    def __init__(self, mail_dir: Path, reactor: IReactorFromThreads, pool: ThreadPool) -> None:
+        self.mail_dir = mail_dir
+        self._reactor = reactor
+        self._pool = pool
+
+    def deliver(
+        self,
+        user: Address,
+        content: bytes,
+        prefix: bytes,
+        unique: str,
+        check_cur: bool = False,
+    ) -> Deferred[str]:
+        """Deliver ``prefix + content`` into the INBOX of ``user``.
+
+        Fires with the file's path once durable; fails with
+        :class:`OSError` (or :class:`ValueError` for an unsafe address).
+        """
+        return deferToThreadPool(
+            self._reactor, self._pool, self._deliver, user, content, prefix, unique, check_cur
+        )
+
+    def _deliver(
+        self, user: Address, content: bytes, prefix: bytes, unique: str, check_cur: bool
+    ) -> str:
+        root = maildir_path(self.mail_dir, user)
+        ensure_maildir(root)
+        return str(deliver_blocking(root, unique, (prefix, content), check_cur))
