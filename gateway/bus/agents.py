@@ -1,0 +1,49 @@
+"""What the bus hands to a delivery agent, and what it gets back."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from gateway.envelope import Address, Envelope
+from gateway.errors import GatewayError
+
+
+class Result(enum.StrEnum):
+    DELIVERED = "delivered"
+    RELAYED = "relayed"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    index: int  # the recipient's index in the message state
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryJob:
+    qid: str
+    envelope: Envelope
+    accepted_at: float
+    content: bytes
+    targets: tuple[Target, ...]
+    recovered: bool  # the message was recovered after a restart (check for a previous copy)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result for one target: status, SMTP/enhanced code, diagnostic."""
+
+    target: Target
+    result: Result
+    code: int
+    status: str
+    text: str
+    detail: str | None = None  # mailbox path, remote MTA...
+
+    @classmethod
+    def from_error(cls, target: Target, error: GatewayError) -> Outcome:
+        result = Result.DEFERRED if error.temporary else Result.FAILED
+        return cls(target, result, error.code, error.status, error.text)

@@ -1,0 +1,578 @@
+"""The message bus: durable submission, scheduling and dispatch.
+
+Every ingress calls :meth:`MessageBus.submit`; the returned Deferred fires
+only when the message is in the journal and fsynced. From then on the bus
+owns it: it routes each recipient, hands targets to delivery agents, records
+every outcome as an event, retries deferred recipients on the
+:class:`RetrySchedule` and forgets the message once every recipient is final.
+
+All state changes go through the group-commit writer and are applied to the
+in-memory state only once durable, so what the bus believes is always what
+a restart would rebuild.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, fail, gatherResults, succeed
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from gateway import errors
+from gateway.bus import history, journal
+from gateway.bus.agents import DeliveryJob, Outcome, Result, Target
+from gateway.bus.retry import RetrySchedule
+from gateway.bus.router import Route, RouteKind, Router
+from gateway.bus.spool import QueuedMessage, Spool, message_meta
+from gateway.bus.state import MessageState, Status, apply_event
+from gateway.envelope import Address, Envelope
+from gateway.errors import GatewayError
+from gateway.interfaces import IDeliveryAgent, IMessageBus
+from gateway.message import get_header
+
+log = Logger()
+
+NOT_ACCEPTING = GatewayError(421, "4.3.2", "System shutting down, try again later")
+
+
+class QueueIdError(KeyError):
+    """No live message with that queue id."""
+
+
+def new_qid_factory(now: Callable[[], float]) -> Callable[[], str]:
+    """Queue ids: microseconds since the epoch and a counter, in hex (sortable)."""
+    counter = itertools.count()
+
+    def new_qid() -> str:
+        return f"{int(now() * 1_000_000):013X}{next(counter) & 0xFFFF:04X}"
+
+    return new_qid
+
+
+@implementer(IMessageBus)
+class MessageBus(Service):
+    """The bus service: owns the spool while running."""
+
+    def __init__(
+        self,
+        spool: Spool,
+        router: Router,
+        agents: dict[str, IDeliveryAgent],
+        reactor: Any,
+        schedule: RetrySchedule,
+        max_deliveries: int = 20,
+        history_days: int = 30,
+    ) -> None:
+        self.spool = spool
+        self.router = router
+        self.agents = agents
+        self.reactor = reactor
+        self.clock: IReactorTime = reactor
+        self.schedule = schedule
+        self.max_deliveries = max_deliveries
+        self.history_days = history_days
+        self.messages: dict[str, QueuedMessage] = {}
+        self.accepting = False
+        self.writer: Any = None
+        self._new_qid = new_qid_factory(self.clock.seconds)
+        self._refs: dict[int, set[str]] = {}  # segment -> live qids with records in it
+        self._known: dict[int, set[str]] = {}  # segment -> qids whose message is in it
+        self._heap: list[tuple[float, int, str]] = []
+        self._seq = itertools.count()
+        self._ready: deque[str] = deque()
+        self._running = 0
+        self._timer: IDelayedCall | None = None
+        self._idle: list[Deferred[None]] = []
+        self._content_cache: dict[str, bytes] = {}
+        self.stats = {"submitted": 0, "delivered": 0, "deferred": 0, "failed": 0}
+
+    # -- service -------------------------------------------------------------
+
+    def startService(self) -> None:
+        from gateway.bus.writer import GroupCommitWriter
+
+        self.spool.lock()
+        recovered = self.spool.recover()
+        for error in recovered.errors:
+            log.error("spool recovery: {error}", error=error)
+        self._known = recovered.known
+        for qid, message in recovered.messages.items():
+            self._adopt(message)
+            log.info("{qid}: recovered from the spool", qid=qid)
+        self.writer = GroupCommitWriter(
+            self.spool, self.reactor, self.clock.seconds, self._rotated
+        )
+        self.writer.start()
+        self.accepting = True
+        super().startService()
+        log.info("message bus started: {n} message(s) in the queue", n=len(self.messages))
+        self.reactor.callLater(0, self._collect_garbage)
+        self._prune_history()
+
+    def stopService(self) -> Deferred[None]:
+        """Refuse new mail, let running deliveries finish, close the spool."""
+        super().stopService()
+        self.accepting = False
+        self._ready.clear()
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        d = self._wait_idle()
+
+        def close(_: object) -> Deferred[None]:
+            stopped: Deferred[None] = self.writer.stop()
+            return stopped.addCallback(lambda _: self.spool.close())
+
+        return d.addCallback(close)
+
+    def _wait_idle(self) -> Deferred[None]:
+        if self._running == 0:
+            return succeed(None)
+        d: Deferred[None] = Deferred()
+        self._idle.append(d)
+        return d
+
+    # -- submission ----------------------------------------------------------
+
+    def known(self, qid: str) -> bool:
+        """True if a message with this queue id is, or was recently, in the queue."""
+        return qid in self.messages or any(qid in s for s in self._known.values())
+
+    def submit(self, envelope: Envelope, content: bytes, qid: str | None = None) -> Deferred[str]:
+        """Queue a message durably (see :class:`IMessageBus`).
+
+        ``qid`` lets an ingress that may retry (the maildrop pickup) make
+        submission idempotent: a queue id already known is not queued again.
+        """
+        if not self.accepting:
+            return fail(NOT_ACCEPTING)
+        if qid is not None and self.known(qid):
+            return succeed(qid)
+        qid = qid or self._new_qid()
+        now = self.clock.seconds()
+        state = MessageState.new(
+            qid, envelope, now, len(content), get_header(content, "Message-ID")
+        )
+        record, content_at = journal.message_record(qid, message_meta(state), content)
+        accepted = {
+            "qid": qid,
+            "ev": "accepted",
+            "t": now,
+            "message_id": state.message_id,
+            "size": len(content),
+            **envelope.to_json(),
+        }
+        d = self.writer.write([record], [history.encode(accepted)])
+
+        def durable(places: list[tuple[int, int]]) -> str:
+            segment, offset = places[0]
+            message = QueuedMessage(state, segment, offset + content_at, len(content), {segment})
+            self._known.setdefault(segment, set()).add(qid)
+            self._content_cache[qid] = content
+            self._adopt(message)
+            self.stats["submitted"] += 1
+            log.info(
+                "{qid}: accepted from=<{sender}> rcpts={n} size={size} via {proto}",
+                qid=qid,
+                sender=envelope.sender or "",
+                n=len(envelope.recipients),
+                size=len(content),
+                proto=envelope.origin.protocol,
+            )
+            return qid
+
+        def failed(failure: Failure) -> Failure:
+            log.error("{qid}: not queued: {why}", qid=qid, why=failure.getErrorMessage())
+            return Failure(errors.SPOOL_UNAVAILABLE)
+
+        result: Deferred[str] = d.addCallbacks(durable, failed)
+        return result
+
+    # -- bookkeeping -----------------------------------------------------------
+
+    def _adopt(self, message: QueuedMessage) -> None:
+        self.messages[message.qid] = message
+        for segment in message.segments:
+            self._refs.setdefault(segment, set()).add(message.qid)
+        self._schedule(message)
+
+    def _schedule(self, message: QueuedMessage) -> None:
+        when = message.state.next_attempt()
+        if when is None or message.state.held or message.busy:
+            return
+        if when <= self.clock.seconds():
+            self._ready.append(message.qid)
+            self._pump()
+        else:
+            heapq.heappush(self._heap, (when, next(self._seq), message.qid))
+            self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        if not self._heap or not self.accepting:
+            return
+        delay = max(self._heap[0][0] - self.clock.seconds(), 0.0)
+        if self._timer is not None and self._timer.active():
+            if self._timer.getTime() <= self._heap[0][0]:
+                return
+            self._timer.cancel()
+        self._timer = self.clock.callLater(delay, self._wake)
+
+    def _wake(self) -> None:
+        now = self.clock.seconds()
+        while self._heap and self._heap[0][0] <= now:
+            _, _, qid = heapq.heappop(self._heap)
+            message = self.messages.get(qid)
+            when = None if message is None else message.state.next_attempt()
+            if message is not None and when is not None and when <= now:
+                self._ready.append(qid)
+        self._pump()
+        self._arm_timer()
+
+    def _finish(self, message: QueuedMessage) -> None:
+        self.messages.pop(message.qid, None)
+        self._content_cache.pop(message.qid, None)
+        for segment in message.segments:
+            self._refs.get(segment, set()).discard(message.qid)
+        log.info("{qid}: finished, removed from the queue", qid=message.qid)
+        self._collect_garbage()
+
+    def _record(self, message: QueuedMessage, events: list[dict[str, Any]]) -> Deferred[None]:
+        """Make ``events`` durable, then apply them to the message's state."""
+        now = self.clock.seconds()
+        for event in events:
+            event.setdefault("qid", message.qid)
+            event.setdefault("t", now)
+        d = self.writer.write(
+            [journal.event_record(e) for e in events], [history.encode(e) for e in events]
+        )
+
+        def applied(places: list[tuple[int, int]]) -> None:
+            for event in events:
+                apply_event(message.state, event)
+            for segment, _ in places:
+                if segment not in message.segments:
+                    message.segments.add(segment)
+                    self._refs.setdefault(segment, set()).add(message.qid)
+
+        result: Deferred[None] = d.addCallback(applied)
+        return result
+
+    # -- dispatch ------------------------------------------------------------
+
+    def _pump(self) -> None:
+        while self._ready and self._running < self.max_deliveries and self.accepting:
+            message = self.messages.get(self._ready.popleft())
+            if message is None or message.busy or message.state.held:
+                continue
+            message.busy = True
+            self._running += 1
+            d = self._attempt(message)
+            d.addErrback(self._attempt_failed, message)
+            d.addBoth(self._attempt_done, message)
+
+    def _attempt_failed(self, failure: Failure, message: QueuedMessage) -> None:
+        log.failure("{qid}: delivery attempt broke", failure, qid=message.qid)
+
+    def _attempt_done(self, _: object, message: QueuedMessage) -> None:
+        message.busy = False
+        message.recovered = False
+        self._running -= 1
+        if message.state.finished:
+            self._finish(message)
+        elif self.accepting:
+            self._schedule(message)
+        if self._running == 0:
+            idle, self._idle = self._idle, []
+            for d in idle:
+                d.callback(None)
+        self._pump()
+
+    def _attempt(self, message: QueuedMessage) -> Deferred[None]:
+        """Route the due recipients, run the agents, record the outcomes."""
+        state = message.state
+        now = self.clock.seconds()
+        events: list[dict[str, Any]] = []
+        jobs: dict[str, list[Target]] = {}
+        next_index = len(state.recipients)
+        for index in state.due():
+            rcpt = state.recipients[index]
+            if rcpt.status is Status.DEFERRED and rcpt.next_attempt > now:
+                continue
+            resolution = self.router.resolve(rcpt.address)
+            routed: list[tuple[int, Route]]
+            if resolution.expanded:
+                targets = [str(r.address) for r in resolution.routes]
+                events.append({"ev": "expanded", "rcpt": index, "targets": targets})
+                routed = list(enumerate(resolution.routes, start=next_index))
+                next_index += len(targets)
+            else:
+                routed = [(index, resolution.routes[0])]
+            for target_index, route in routed:
+                agent = self.agents.get(route.kind)
+                if route.kind is RouteKind.REJECT or agent is None:
+                    error = route.error or self._no_agent(route)
+                    events.append(
+                        self._outcome_event(message, target_index, route.address, error, None, now)
+                    )
+                else:
+                    jobs.setdefault(route.kind, []).append(Target(target_index, route.address))
+        if not jobs:
+            return self._record(message, events) if events else succeed(None)
+        content = self._content(message)
+        runs = []
+        for kind, kind_targets in jobs.items():
+            job = DeliveryJob(
+                message.qid,
+                state.envelope,
+                state.accepted_at,
+                content,
+                tuple(kind_targets),
+                message.recovered,
+            )
+            runs.append(self._run_agent(self.agents[kind], job))
+
+        def outcomes(results: list[list[Outcome]]) -> Deferred[None]:
+            done = self.clock.seconds()
+            for outcome in (o for batch in results for o in batch):
+                events.append(self._outcome_from(message, outcome, done))
+            return self._record(message, events)
+
+        return gatherResults(runs, consumeErrors=True).addCallback(outcomes)
+
+    def _run_agent(self, agent: IDeliveryAgent, job: DeliveryJob) -> Deferred[list[Outcome]]:
+        """Run one agent; if the agent itself breaks, defer all its targets."""
+
+        def broke(failure: Failure) -> list[Outcome]:
+            log.failure("{qid}: agent {agent} broke", failure, qid=job.qid, agent=agent.name)
+            error = GatewayError(451, "4.3.0", f"Delivery agent {agent.name} failed")
+            return [Outcome.from_error(t, error) for t in job.targets]
+
+        d: Deferred[list[Outcome]] = Deferred()
+        try:
+            d = agent.deliver(job)  # type: ignore[assignment]
+        except Exception:
+            return succeed(broke(Failure()))
+        return d.addErrback(broke)
+
+    def _content(self, message: QueuedMessage) -> bytes:
+        cached = self._content_cache.pop(message.qid, None)
+        if cached is not None:
+            return cached
+        return self.spool.read(message.segment, message.offset, message.length)
+
+    @staticmethod
+    def _no_agent(route: Route) -> GatewayError:
+        return GatewayError(
+            550,
+            "5.4.4",
+            f"Unable to route to {route.address.domain}: no {route.kind} delivery agent "
+            "is enabled on this gateway",
+        )
+
+    def _outcome_from(
+        self, message: QueuedMessage, outcome: Outcome, now: float
+    ) -> dict[str, Any]:
+        if outcome.result in (Result.DELIVERED, Result.RELAYED):
+            self.stats["delivered"] += 1
+            log.info(
+                "{qid}: {result} to=<{rcpt}> status={status} ({text})",
+                qid=message.qid,
+                result=str(outcome.result),
+                rcpt=str(outcome.target.address),
+                status=outcome.status,
+                text=outcome.detail or outcome.text,
+            )
+            event: dict[str, Any] = {
+                "ev": str(outcome.result),
+                "rcpt": outcome.target.index,
+                "code": outcome.code,
+                "status": outcome.status,
+                "text": outcome.text,
+                "to": str(outcome.target.address),
+            }
+            if outcome.detail:
+                event["detail"] = outcome.detail
+            return event
+        error = GatewayError(outcome.code, outcome.status, outcome.text)
+        target = outcome.target
+        return self._outcome_event(
+            message, target.index, target.address, error, outcome.detail, now
+        )
+
+    def _outcome_event(
+        self,
+        message: QueuedMessage,
+        index: int,
+        address: Address,
+        error: GatewayError,
+        detail: str | None,
+        now: float,
+    ) -> dict[str, Any]:
+        """The event for a temporary or permanent failure (expiry applied)."""
+        state = message.state
+        rcpt_address = str(address)
+        event: dict[str, Any] = {"rcpt": index, "to": rcpt_address, **error.to_json()}
+        if detail:
+            event["detail"] = detail
+        if error.temporary:
+            attempts = state.recipients[index].attempts + 1 if index < len(state.recipients) else 1
+            when = self.schedule.next_attempt(now, state.accepted_at, attempts)
+            if when is not None:
+                self.stats["deferred"] += 1
+                log.info(
+                    "{qid}: deferred to=<{rcpt}> {error}; next attempt in {delay:.0f}s",
+                    qid=state.qid,
+                    rcpt=rcpt_address,
+                    error=str(error),
+                    delay=when - now,
+                )
+                event.update(ev="deferred", next=when)
+                return event
+            expired = errors.EXPIRED
+            event.update(
+                ev="failed",
+                code=expired.code,
+                status=expired.status,
+                text=f"{expired.text}; last error: {error}",
+            )
+        else:
+            event["ev"] = "failed"
+        self.stats["failed"] += 1
+        log.info(
+            "{qid}: failed to=<{rcpt}> {code} {status} {text}",
+            qid=state.qid,
+            rcpt=rcpt_address,
+            code=event["code"],
+            status=event["status"],
+            text=event["text"],
+        )
+        return event
+
+    # -- administration --------------------------------------------------------
+
+    def get(self, qid: str) -> QueuedMessage:
+        try:
+            return self.messages[qid]
+        except KeyError:
+            raise QueueIdError(qid) from None
+
+    def admin(self, qid: str, operation: str) -> Deferred[None]:
+        """``hold``, ``release``, ``retry`` or ``delete`` one message."""
+        message = self.get(qid)
+        event = admin_event(operation)
+        d = self._record(message, [event])
+
+        def after(_: None) -> None:
+            log.info("{qid}: {op} by the administrator", qid=qid, op=operation)
+            if message.state.finished and not message.busy:
+                self._finish(message)
+            elif operation in ("release", "retry"):
+                self._schedule(message)
+
+        return d.addCallback(after)
+
+    # -- spool segments ------------------------------------------------------
+
+    def _rotated(self, sealed: int) -> None:
+        """A segment was sealed: move long-lived messages forward, free old ones."""
+        for message in list(self.messages.values()):
+            if message.busy or min(message.segments) >= sealed:
+                continue
+            self._relocate(message)
+        self._collect_garbage()
+
+    def _relocate(self, message: QueuedMessage) -> None:
+        state = message.state
+        content = self.spool.read(message.segment, message.offset, message.length)
+        record, content_at = journal.message_record(message.qid, message_meta(state), content)
+        snapshot = {
+            "qid": message.qid,
+            "ev": "snapshot",
+            "t": self.clock.seconds(),
+            "held": state.held,
+            "recipients": [r.to_json() for r in state.recipients],
+        }
+        message.busy = True
+        d = self.writer.write([record, journal.event_record(snapshot)], [])
+
+        def moved(places: list[tuple[int, int]]) -> None:
+            segment, offset = places[0]
+            for old in message.segments:
+                self._refs.get(old, set()).discard(message.qid)
+            message.segment, message.offset = segment, offset + content_at
+            message.segments = {segment}
+            self._refs.setdefault(segment, set()).add(message.qid)
+            self._known.setdefault(segment, set()).add(message.qid)
+            self._collect_garbage()
+
+        def done(result: object) -> object:
+            message.busy = False
+            self._schedule(message)
+            return result
+
+        d.addCallback(moved).addBoth(done).addErrback(
+            lambda f: log.failure("{qid}: relocation failed", f, qid=message.qid)
+        )
+
+    def _collect_garbage(self) -> None:
+        """Delete the oldest segments once no live message has a record in them.
+
+        Only ever the oldest first: a retained message record must never
+        lose the later events that finished it.
+        """
+        if self.writer is None:
+            return
+        active = self.spool.journal.active
+        for segment in sorted(self._known):
+            if segment >= active or self._refs.get(segment):
+                break
+            self._known.pop(segment, None)
+            self._refs.pop(segment, None)
+            self.writer.call(lambda s=segment: self.spool.journal.delete(s)).addErrback(
+                lambda f: log.failure("deleting a spool segment failed", f)
+            )
+
+    def _prune_history(self) -> None:
+        if self.writer is None:
+            return
+        now = self.clock.seconds()
+        self.writer.call(lambda: self.spool.history.prune(now, self.history_days))
+        if self.accepting:
+            self.clock.callLater(86400, self._prune_history)
+
+
+ADMIN_OPERATIONS = ("hold", "release", "retry", "delete")
+
+
+def admin_event(operation: str) -> dict[str, Any]:
+    if operation not in ADMIN_OPERATIONS:
+        raise ValueError(f"unknown queue operation: {operation}")
+    return {
+        "ev": {"delete": "deleted", "hold": "held", "release": "released"}.get(
+            operation, operation
+        )
+    }
+
+
+def summary(message: QueuedMessage) -> dict[str, Any]:
+    """What ``mailgateway queue list`` shows of one message."""
+    state = message.state
+    return {
+        "qid": state.qid,
+        "accepted_at": state.accepted_at,
+        "size": state.size,
+        "sender": str(state.envelope.sender or ""),
+        "held": state.held,
+        "recipients": [
+            {"address": str(r.address), "status": str(r.status)}
+            for r in state.recipients
+            if r.status is not Status.EXPANDED
+        ],
+    }

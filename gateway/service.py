@@ -1,0 +1,181 @@
+"""Builds the service tree from settings. No protocol code lives here.
+
+Children start in the order added and stop in reverse: the bus first up and
+last down, so that every listener and ingress stops before the spool closes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.application.service import MultiService, Service
+from twisted.cred.portal import Portal
+from twisted.internet import endpoints
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory
+from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
+
+from gateway.auth.realm import build_portal
+from gateway.bus.bus import MessageBus
+from gateway.bus.local import LocalDeliveryAgent
+from gateway.bus.maildrop import MaildropPickup
+from gateway.bus.retry import RetrySchedule
+from gateway.bus.router import RouteKind, Router
+from gateway.bus.spool import Spool
+from gateway.config import KNOWN_LISTENERS, Settings
+from gateway.control import ControlFactory
+from gateway.interfaces import IDeliveryAgent
+from gateway.store.aliases import AliasFile
+from gateway.store.maildir import MaildirStore
+from gateway.store.users import UserFile
+from gateway.tls import CertificatePair, ensure_certificate
+from gateway.web import admin_site
+
+log = Logger()
+
+
+class ThreadPoolService(Service):
+    """Starts and stops a :class:`ThreadPool` with the application."""
+
+    def __init__(self, pool: ThreadPool) -> None:
+        self.pool = pool
+
+    def startService(self) -> None:
+        super().startService()
+        self.pool.start()
+
+    def stopService(self) -> None:
+        super().stopService()
+        self.pool.stop()
+
+
+class BusService(Service):
+    """Takes the spool lock before the reactor runs, so a second daemon on the
+    same data directory refuses to start instead of corrupting the queue."""
+
+    def __init__(self, bus: MessageBus) -> None:
+        self.bus = bus
+
+    def privilegedStartService(self) -> None:
+        super().privilegedStartService()
+        self.bus.privilegedStartService()
+
+    def startService(self) -> None:
+        super().startService()
+        self.bus.startService()
+
+    def stopService(self) -> Any:
+        super().stopService()
+        return self.bus.stopService()
+
+
+class ListenerService(StreamServerEndpointService):
+    """A listener that fails the start when it cannot listen, and logs where it listens."""
+
+    def __init__(self, name: str, description: str, endpoint: Any, factory: IProtocolFactory):
+        super().__init__(endpoint, factory)
+        self.name = name
+        self.description = description
+        self._raiseSynchronously = True
+
+    def privilegedStartService(self) -> None:
+        super().privilegedStartService()
+        if self._waitingForPort is not None:
+            self._waitingForPort.addCallback(self._opened)
+
+    def _opened(self, port: IListeningPort) -> IListeningPort:
+        log.info(
+            "listener {name} ({what}) open on {address}",
+            name=self.name,
+            what=self.description,
+            address=_where(port),
+        )
+        return port
+
+
+def _where(port: IListeningPort) -> str:
+    host: Any = port.getHost()
+    if hasattr(host, "port"):
+        return f"{host.host}:{host.port}"
+    name = getattr(host, "name", host)
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+class Gateway(MultiService):
+    """The root service; keeps the shared parts later protocols need."""
+
+    bus: MessageBus
+    portal: Portal
+    router: Router
+    certificate: CertificatePair
+
+
+def build(settings: Settings, reactor: Any = None) -> Gateway:
+    if reactor is None:
+        from twisted.internet import reactor as default_reactor
+
+        reactor = default_reactor
+    root = Gateway()
+    _prepare_data_dir(settings)
+    root.certificate = ensure_certificate(settings.tls, settings.tls_dir, settings.hostname)
+    if root.certificate.generated:
+        log.warn(
+            "no TLS certificate configured: generated a self-signed one for {host} in {path}",
+            host=settings.hostname,
+            path=str(root.certificate.certificate),
+        )
+
+    users = UserFile(settings.users_file)
+    aliases = AliasFile(settings.aliases_file)
+    root.portal = build_portal(users, settings.mail_dir)
+    root.router = Router(settings.local_domains, users, aliases, settings.delivery.max_alias_depth)
+
+    pool = ThreadPool(minthreads=2, maxthreads=8, name="maildir")
+    ThreadPoolService(pool).setServiceParent(root)
+    agents: dict[str, IDeliveryAgent] = {
+        RouteKind.LOCAL: LocalDeliveryAgent(
+            MaildirStore(settings.mail_dir, reactor, pool), settings.hostname
+        ),
+    }
+    q = settings.queue
+    root.bus = MessageBus(
+        Spool(settings.queue_dir, q.segment_size),
+        root.router,
+        agents,
+        reactor,
+        RetrySchedule(q.retry_first, q.retry_max, q.retry_factor, q.lifetime),
+        max_deliveries=q.max_deliveries,
+        history_days=q.history_days,
+    )
+    BusService(root.bus).setServiceParent(root)
+    MaildropPickup(settings.maildrop_dir, root.bus, reactor).setServiceParent(root)
+
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    control = endpoints.UNIXServerEndpoint(
+        reactor, str(settings.control_socket), mode=0o600, wantPID=True
+    )
+    ListenerService(
+        "control",
+        "local admin socket",
+        control,
+        ControlFactory(root.bus, settings.limits.max_message_size + 65536),
+    ).setServiceParent(root)
+
+    factories: dict[str, IProtocolFactory] = {"http": admin_site(root.bus)}
+    for name, description in settings.listeners.items():
+        endpoint = endpoints.serverFromString(reactor, description)
+        ListenerService(name, KNOWN_LISTENERS[name], endpoint, factories[name]).setServiceParent(
+            root
+        )
+    return root
+
+
+def _prepare_data_dir(settings: Settings) -> None:
+    data_dir: Path = settings.data_dir
+    if not data_dir.exists():
+        data_dir.mkdir(parents=True, mode=0o750)
+        log.info("created the data directory {path}", path=str(data_dir))
+    for sub in (settings.queue_dir, settings.mail_dir, settings.maildrop_dir, settings.run_dir):
+        sub.mkdir(parents=True, exist_ok=True, mode=0o700)
