@@ -23,7 +23,7 @@ from gateway.bus.local import LocalDeliveryAgent
 from gateway.bus.maildrop import MaildropPickup
 from gateway.bus.retry import RetrySchedule
 from gateway.bus.router import RouteKind, Router
-from gateway.bus.spool import Spool
+from gateway.bus.spool import Spool, SpoolLocked
 from gateway.config import KNOWN_LISTENERS, Settings
 from gateway.control import ControlFactory
 from gateway.interfaces import IDeliveryAgent
@@ -60,7 +60,10 @@ class BusService(Service):
 
     def privilegedStartService(self) -> None:
         super().privilegedStartService()
-        self.bus.privilegedStartService()
+        try:
+            self.bus.privilegedStartService()
+        except SpoolLocked as e:
+            raise SystemExit(f"mailgateway: cannot start: {e}") from None
 
     def startService(self) -> None:
         super().startService()

@@ -70,12 +70,13 @@ class MessageBus(Service):
         schedule: RetrySchedule,
         max_deliveries: int = 20,
         history_days: int = 30,
+        clock: IReactorTime | None = None,
     ) -> None:
         self.spool = spool
         self.router = router
         self.agents = agents
-        self.reactor = reactor
-        self.clock: IReactorTime = reactor
+        self.reactor = reactor  # the writer thread hands results back through it
+        self.clock: IReactorTime = reactor if clock is None else clock
         self.schedule = schedule
         self.max_deliveries = max_deliveries
         self.history_days = history_days
@@ -92,29 +93,46 @@ class MessageBus(Service):
         self._timer: IDelayedCall | None = None
         self._idle: list[Deferred[None]] = []
         self._content_cache: dict[str, bytes] = {}
+        self._opened = False
+        self._recovered: list[QueuedMessage] = []
         self.stats = {"submitted": 0, "delivered": 0, "deferred": 0, "failed": 0}
 
     # -- service -------------------------------------------------------------
 
-    def startService(self) -> None:
-        from gateway.bus.writer import GroupCommitWriter
-
+    def open(self) -> None:
+        """Lock the spool and recover its messages (before the reactor runs,
+        so that a second daemon on the same data directory refuses to start)."""
+        if self._opened:
+            return
         self.spool.lock()
         recovered = self.spool.recover()
+        self._opened = True
         for error in recovered.errors:
             log.error("spool recovery: {error}", error=error)
         self._known = recovered.known
-        for qid, message in recovered.messages.items():
-            self._adopt(message)
-            log.info("{qid}: recovered from the spool", qid=qid)
+        self._recovered = list(recovered.messages.values())
+
+    def privilegedStartService(self) -> None:
+        super().privilegedStartService()
+        self.open()
+
+    def startService(self) -> None:
+        from gateway.bus.writer import GroupCommitWriter
+
+        self.open()
+        for message in self._recovered:
+            log.info("{qid}: recovered from the spool", qid=message.qid)
         self.writer = GroupCommitWriter(
             self.spool, self.reactor, self.clock.seconds, self._rotated
         )
         self.writer.start()
         self.accepting = True
         super().startService()
+        recovered, self._recovered = self._recovered, []
+        for message in recovered:
+            self._adopt(message)
         log.info("message bus started: {n} message(s) in the queue", n=len(self.messages))
-        self.reactor.callLater(0, self._collect_garbage)
+        self.clock.callLater(0, self._collect_garbage)
         self._prune_history()
 
     def stopService(self) -> Deferred[None]:
@@ -128,9 +146,14 @@ class MessageBus(Service):
 
         def close(_: object) -> Deferred[None]:
             stopped: Deferred[None] = self.writer.stop()
-            return stopped.addCallback(lambda _: self.spool.close())
+            return stopped.addCallback(lambda _: self._close())
 
         return d.addCallback(close)
+
+    def _close(self) -> None:
+        self.spool.close()
+        self._opened = False
+        log.info("message bus stopped: {n} message(s) left in the queue", n=len(self.messages))
 
     def _wait_idle(self) -> Deferred[None]:
         if self._running == 0:

@@ -84,7 +84,10 @@ class Spool:
         except OSError as e:
             os.close(fd)
             if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise SpoolLocked(str(self.directory)) from e
+                raise SpoolLocked(
+                    f"the queue in {self.directory} is in use by another process "
+                    "(is the daemon already running on this data directory?)"
+                ) from e
             raise
         self._lock_fd = fd
 

@@ -267,8 +267,8 @@ def test_scan_survives_errors(tmp_path: Path, logged: list[LogEvent]) -> None:
     @implementer(IMessageBus)
     class RaisingBus:
         def submit(
-        self, envelope: Envelope, content: bytes, qid: str | None = None
-    ) -> defer.Deferred[str]:
+            self, envelope: Envelope, content: bytes, qid: str | None = None
+        ) -> defer.Deferred[str]:
             raise RuntimeError("bus broke")
 
     path = write_drop(tmp_path, ENVELOPE, b"Subject: x\r\n\r\n")
