@@ -27,5 +27,7 @@ class Options(usage.Options):
 
 def makeService(options: Options) -> IService:
     from gateway import service
+    from gateway.logsetup import apply_log_level
 
+    apply_log_level(options.settings.log_level)
     return service.build(options.settings)

@@ -96,7 +96,14 @@ def scheme_of(stored: str) -> str:
 
 
 def _as_bytes(password: str | bytes) -> bytes:
-    return password.encode("utf-8") if isinstance(password, str) else password
+    """UTF-8, giving back the original bytes of text decoded with
+    ``surrogateescape`` and never failing on a lone surrogate."""
+    if isinstance(password, bytes):
+        return password
+    try:
+        return password.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return password.encode("utf-8", "surrogatepass")
 
 
 def hash_password(password: str | bytes, scheme: str = DEFAULT_SCHEME, rounds: int = 10) -> str:
