@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, fail, gatherResults, succeed
+from twisted.internet.defer import Deferred, fail, gatherResults, maybeDeferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -40,6 +40,7 @@ from gateway.message import get_header
 
 log = Logger()
 
+CONTENT_CACHE_BYTES = 64 << 20
 NOT_ACCEPTING = GatewayError(421, "4.3.2", "System shutting down, try again later")
 
 
@@ -92,7 +93,9 @@ class MessageBus(Service):
         self._running = 0
         self._timer: IDelayedCall | None = None
         self._idle: list[Deferred[None]] = []
+        # content of new messages, kept until their first attempt to spare a read
         self._content_cache: dict[str, bytes] = {}
+        self._cached_bytes = 0
         self._opened = False
         self._recovered: list[QueuedMessage] = []
         self.stats = {"submitted": 0, "delivered": 0, "deferred": 0, "failed": 0}
@@ -198,7 +201,9 @@ class MessageBus(Service):
             segment, offset = places[0]
             message = QueuedMessage(state, segment, offset + content_at, len(content), {segment})
             self._known.setdefault(segment, set()).add(qid)
-            self._content_cache[qid] = content
+            if self._cached_bytes + len(content) <= CONTENT_CACHE_BYTES:
+                self._content_cache[qid] = content
+                self._cached_bytes += len(content)
             self._adopt(message)
             self.stats["submitted"] += 1
             log.info(
@@ -230,6 +235,7 @@ class MessageBus(Service):
         when = message.state.next_attempt()
         if when is None or message.state.held or message.busy:
             return
+        when = max(when, message.not_before)
         if when <= self.clock.seconds():
             self._ready.append(message.qid)
             self._pump()
@@ -253,14 +259,14 @@ class MessageBus(Service):
             _, _, qid = heapq.heappop(self._heap)
             message = self.messages.get(qid)
             when = None if message is None else message.state.next_attempt()
-            if message is not None and when is not None and when <= now:
+            if message is not None and when is not None and max(when, message.not_before) <= now:
                 self._ready.append(qid)
         self._pump()
         self._arm_timer()
 
     def _finish(self, message: QueuedMessage) -> None:
         self.messages.pop(message.qid, None)
-        self._content_cache.pop(message.qid, None)
+        self._cached_bytes -= len(self._content_cache.pop(message.qid, b""))
         for segment in message.segments:
             self._refs.get(segment, set()).discard(message.qid)
         log.info("{qid}: finished, removed from the queue", qid=message.qid)
@@ -296,12 +302,16 @@ class MessageBus(Service):
                 continue
             message.busy = True
             self._running += 1
-            d = self._attempt(message)
+            d = maybeDeferred(self._attempt, message)
             d.addErrback(self._attempt_failed, message)
             d.addBoth(self._attempt_done, message)
 
     def _attempt_failed(self, failure: Failure, message: QueuedMessage) -> None:
+        """An attempt broke (a bug, or the spool could not record outcomes):
+        leave the message as it is on disk and try again after the first retry
+        delay, not at once, so a persistent fault does not spin."""
         log.failure("{qid}: delivery attempt broke", failure, qid=message.qid)
+        message.not_before = self.clock.seconds() + self.schedule.first
 
     def _attempt_done(self, _: object, message: QueuedMessage) -> None:
         message.busy = False
@@ -387,6 +397,7 @@ class MessageBus(Service):
     def _content(self, message: QueuedMessage) -> bytes:
         cached = self._content_cache.pop(message.qid, None)
         if cached is not None:
+            self._cached_bytes -= len(cached)
             return cached
         return self.spool.read(message.segment, message.offset, message.length)
 

@@ -34,6 +34,7 @@ class QueuedMessage:
     segments: set[int] = field(default_factory=set)  # every segment with a record of it
     recovered: bool = False
     busy: bool = False
+    not_before: float = 0.0  # in memory only: back off after a broken attempt
 
     @property
     def qid(self) -> str:

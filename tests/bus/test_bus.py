@@ -336,6 +336,41 @@ class BusTests(TestCase):
         yield stopped
         self.assertEqual(self.events(qid)[-1], "delivered")
 
+    @inlineCallbacks
+    def test_broken_attempt_backs_off(self) -> Any:
+        resolve = self.bus.router.resolve
+        calls = []
+
+        def broken(address: Address) -> Any:
+            calls.append(address)
+            if len(calls) == 1:
+                raise RuntimeError("users file exploded")
+            return resolve(address)
+
+        self.bus.router.resolve = broken  # type: ignore[method-assign]
+        qid = yield self.bus.submit(envelope("alice@example.test"), CONTENT)
+        yield self.settle(lambda: len(calls) == 1 and not self.bus.messages[qid].busy)
+        yield task.deferLater(reactor, 0.05, lambda: None)
+        self.assertEqual(len(calls), 1, "a broken attempt was retried at once")
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.clock.advance(300)
+        yield self.settle(lambda: qid not in self.bus.messages)
+        self.assertEqual(len(self.agent.jobs), 1)
+
+    @inlineCallbacks
+    def test_agent_that_raises_defers_its_targets(self) -> Any:
+        def explode(target: Target) -> Any:
+            raise RuntimeError("agent bug")
+
+        self.agent.script = explode
+        qid = yield self.bus.submit(envelope("alice@example.test"), CONTENT)
+        yield self.settle(lambda: not self.bus.messages[qid].busy and self.agent.jobs)
+        rcpt = self.bus.messages[qid].state.recipients[0]
+        self.assertEqual(
+            (rcpt.status, rcpt.last.status if rcpt.last else None), (Status.DEFERRED, "4.3.0")
+        )
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
     def test_second_bus_on_same_spool_refuses(self) -> None:
         from gateway.bus.spool import SpoolLocked
 
