@@ -39,7 +39,8 @@ def test_plugin_found_from_a_wheel_install(tmp_path: Path) -> None:
     # a fresh interpreter that sees the installed copy first, not the checkout
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from twisted.plugin import getPlugins; from twisted.application.service import IServiceMaker;"
+        "from twisted.plugin import getPlugins;"
+        "from twisted.application.service import IServiceMaker;"
         "import gateway;"
         "names = [p.tapname for p in getPlugins(IServiceMaker)];"
         "print(gateway.__file__); print('mailgateway' in names)"
