@@ -125,7 +125,8 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     root.certificate = ensure_certificate(settings.tls, settings.tls_dir, settings.hostname)
     if root.certificate.generated:
         log.warn(
-            "no TLS certificate configured: generated a self-signed one for {host} in {path}",
+            "no TLS certificate configured: generated a self-signed one for {host} "
+            "in {path} (set [tls] certificate and key to use your own)",
             host=settings.hostname,
             path=str(root.certificate.certificate),
         )

@@ -67,12 +67,7 @@ def ensure_certificate(tls: TLSSettings, tls_dir: Path, hostname: str) -> Certif
     # generates both again.
     atomic_write(key, key_pem, mode=0o600)
     atomic_write(certificate, cert_pem, mode=0o644)
-    log.info(
-        "Generated a self-signed TLS certificate for {hostname} in {dir}",
-        hostname=hostname,
-        dir=str(tls_dir),
-    )
-    return CertificatePair(certificate, key, generated=True)
+    return CertificatePair(certificate, key, generated=True)  # the caller says so in the log
 
 
 def generate_self_signed(
