@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -18,30 +18,61 @@ def fsync_directory(path: Path | str) -> None:
         os.close(fd)
 
 
+def durable_write(
+    tmp: Path,
+    final: Path,
+    chunks: Iterable[bytes],
+    mode: int = 0o600,
+    *,
+    exclusive: bool = False,
+    replace: bool = True,
+) -> None:
+    """Write ``chunks`` to ``tmp``, fsync it, rename it to ``final`` and fsync
+    ``final``'s directory: a reader sees ``final`` complete or not at all
+    (or as it was), and once this returns it survives a crash.
+
+    ``tmp`` is created with ``mode``, truncated if it exists, or with
+    ``exclusive`` refused (:class:`FileExistsError`) if it exists. If the
+    write, the fsync or the rename fails, ``tmp`` is removed. If the
+    directory fsync fails, a ``final`` that was a new name (``replace`` false)
+    is removed again, so that a retry goes through the full cycle; one that
+    replaced a file is left (the old contents are gone). Raises
+    :class:`OSError`.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(tmp, flags, mode)
+    try:
+        try:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    try:
+        fsync_directory(final.parent)
+    except BaseException:
+        if not replace:
+            with contextlib.suppress(OSError):
+                os.unlink(final)
+        raise
+
+
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Replace ``path`` with ``data`` atomically and durably.
 
     Writes a temporary file beside it, fsyncs it, renames it over ``path``
-    and fsyncs the directory: a reader sees either the old or the new file,
-    never a mix, and a crash leaves one of the two.
+    and fsyncs the directory (:func:`durable_write`): a reader sees either
+    the old or the new file, never a mix, and a crash leaves one of the two.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    fsync_directory(path.parent)
+    durable_write(path.with_name(f".{path.name}.{os.getpid()}.tmp"), path, (data,), mode)
 
 
 @contextlib.contextmanager

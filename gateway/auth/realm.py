@@ -20,26 +20,13 @@ from zope.interface import Interface, implementer
 from gateway.auth.checker import PasswordFileChecker
 from gateway.envelope import Address
 from gateway.interfaces import IMailUser, IUserDirectory
+from gateway.store.maildir import maildir_path
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorThreads
     from twisted.python.threadpool import ThreadPool
 
-__all__ = ["MailRealm", "MailUser", "build_portal", "maildir_for"]
-
-
-def maildir_for(mail_dir: Path, address: Address) -> Path:
-    """``mail_dir/<domain>/<lowercased local part>``.
-
-    Raises ValueError for a name that is not safe as one path component
-    (``/`` is legal in a local part, RFC 5322 3.2.3, and a domain literal
-    may contain one).
-    """
-    local = address.local.lower()
-    for part in (address.domain, local):
-        if part in ("", ".", "..") or "/" in part or "\x00" in part:
-            raise ValueError(f"{address}: cannot be used as a Maildir path")
-    return mail_dir / address.domain / local
+__all__ = ["MailRealm", "MailUser", "build_portal"]
 
 
 @implementer(IMailUser)
@@ -72,7 +59,7 @@ class MailRealm:
             raise UnauthorizedLogin("anonymous login is not allowed")
         address = Address.parse(avatarId.decode("utf-8"))
         try:
-            maildir = maildir_for(self.mail_dir, address)
+            maildir = maildir_path(self.mail_dir, address)
         except ValueError as e:
             raise UnauthorizedLogin(str(e)) from None
         return IMailUser, MailUser(address, maildir), _logout

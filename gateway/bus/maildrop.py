@@ -35,7 +35,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from gateway.envelope import Envelope
-from gateway.fsutil import fsync_directory
+from gateway.fsutil import durable_write, fsync_directory
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime
@@ -109,27 +109,9 @@ def write_drop(maildrop_dir: Path, envelope: Envelope, content: bytes) -> Path:
     name = _unique()
     tmp = tmp_dir / name
     final = maildrop_dir / name
-    data = encode_drop(envelope, content)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    try:
-        fsync_directory(maildrop_dir)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(final)
-        raise
+    durable_write(
+        tmp, final, (encode_drop(envelope, content),), _FILE_MODE, exclusive=True, replace=False
+    )
     return final
 
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from gateway.cli.main import EX_CANTCREAT, EX_DATAERR, EX_IOERR, EX_NOUSER, EX_OK
-from gateway.cli.users import check_local, error
-from gateway.envelope import Address, AddressError
+from gateway.cli.errors import command, error, reported
+from gateway.cli.main import EX_OK
+from gateway.cli.users import check_local
+from gateway.envelope import Address
 from gateway.store.aliases import (
-    AliasExists,
-    AliasFileError,
-    NoSuchAlias,
     add_alias,
     delete_alias,
     format_alias,
@@ -48,61 +46,37 @@ def register(subparsers: Any) -> None:
     lst.set_defaults(func=alias_list)
 
 
+@command
 def alias_add(args: argparse.Namespace, settings: Settings) -> int:
     """``alias add ALIAS TARGET...``."""
     alias = check_local(args.alias, settings, "aliases")
     if isinstance(alias, int):
         return alias
-    targets: list[Address] = []
-    for text in args.targets:
-        try:
-            targets.append(Address.parse(text))
-        except AddressError as e:
-            error(f"bad target: {e}")
-            return EX_DATAERR
-    try:
+    with reported(prefix="bad target: "):
+        targets = [Address.parse(text) for text in args.targets]
+    with reported(settings.aliases_file):  # AliasExists: a message, and EX_OK
         all_targets = add_alias(settings.aliases_file, alias, targets)
-    except AliasExists as e:
-        error(str(e))
-        return EX_OK
-    except AliasFileError as e:
-        error(str(e))
-        return EX_DATAERR
-    except OSError as e:
-        error(f"cannot write {settings.aliases_file}: {e.strerror or e}")
-        return EX_CANTCREAT
     if any(u.address.key() == alias.key() for u in read_users(settings.users_file)[0]):
         error(f"warning: {alias} is also a user in {settings.users_file}")
     error(f"alias {format_alias(alias, all_targets)}")
     return EX_OK
 
 
+@command
 def alias_del(args: argparse.Namespace, settings: Settings) -> int:
     """``alias del ALIAS``."""
-    try:
+    with reported(settings.aliases_file):
         alias = Address.parse(args.alias)
-    except AddressError as e:
-        error(str(e))
-        return EX_DATAERR
-    try:
         delete_alias(settings.aliases_file, alias)
-    except NoSuchAlias as e:
-        error(str(e))
-        return EX_NOUSER
-    except OSError as e:
-        error(f"cannot write {settings.aliases_file}: {e.strerror or e}")
-        return EX_CANTCREAT
     error(f"deleted alias {alias}")
     return EX_OK
 
 
+@command
 def alias_list(args: argparse.Namespace, settings: Settings) -> int:
     """``alias list``: one alias per line on stdout; bad lines on stderr."""
-    try:
+    with reported(settings.aliases_file, reading=True):
         aliases, problems = read_aliases(settings.aliases_file)
-    except OSError as e:
-        error(f"cannot read {settings.aliases_file}: {e.strerror or e}")
-        return EX_IOERR
     for problem in problems:
         error(problem)
     for entry in aliases:

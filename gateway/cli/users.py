@@ -13,12 +13,11 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from gateway.auth.passwords import hash_password
-from gateway.auth.realm import maildir_for
-from gateway.cli.main import EX_CANTCREAT, EX_DATAERR, EX_IOERR, EX_NOUSER, EX_OK, EX_USAGE
+from gateway.cli.errors import command, error, reported
+from gateway.cli.main import EX_DATAERR, EX_NOUSER, EX_OK, EX_USAGE
 from gateway.envelope import Address, AddressError
+from gateway.store.maildir import maildir_path
 from gateway.store.users import (
-    NoSuchUser,
-    UserFileError,
     add_user,
     delete_user,
     read_users,
@@ -29,11 +28,6 @@ if TYPE_CHECKING:
     from gateway.config import Settings
 
 __all__ = ["check_local", "error", "register"]
-
-
-def error(message: str) -> None:
-    """Print ``mailgateway: message`` to stderr."""
-    print(f"mailgateway: {message}", file=sys.stderr)
 
 
 def _ascii_domain(domain: str) -> str:
@@ -118,31 +112,24 @@ def _read_password(from_stdin: bool) -> str | None:
     return password
 
 
+@command
 def user_add(args: argparse.Namespace, settings: Settings) -> int:
     """``user add ADDRESS [--password-stdin]``."""
     address = check_local(args.address, settings, "users")
     if isinstance(address, int):
         return address
-    try:
-        maildir_for(settings.mail_dir, address)
-    except ValueError as e:
-        error(str(e))
-        return EX_DATAERR
+    with reported(invalid=ValueError, prefix=f"{address}: "):
+        maildir_path(settings.mail_dir, address)
     password = _read_password(args.password_stdin)
     if password is None:
         return EX_DATAERR
-    try:
+    with reported(settings.users_file):
         add_user(settings.users_file, address, hash_password(password))
-    except UserFileError as e:  # UserExists, or not storable
-        error(str(e))
-        return EX_DATAERR
-    except OSError as e:
-        error(f"cannot write {settings.users_file}: {e.strerror or e}")
-        return EX_CANTCREAT
     error(f"added user {address}")
     return EX_OK
 
 
+@command
 def user_passwd(args: argparse.Namespace, settings: Settings) -> int:
     """``user passwd ADDRESS [--password-stdin]``."""
     address = check_local(args.address, settings, "users")
@@ -154,47 +141,27 @@ def user_passwd(args: argparse.Namespace, settings: Settings) -> int:
     password = _read_password(args.password_stdin)
     if password is None:
         return EX_DATAERR
-    try:
+    with reported(settings.users_file):
         set_password(settings.users_file, address, hash_password(password))
-    except NoSuchUser as e:
-        error(str(e))
-        return EX_NOUSER
-    except UserFileError as e:
-        error(str(e))
-        return EX_DATAERR
-    except OSError as e:
-        error(f"cannot write {settings.users_file}: {e.strerror or e}")
-        return EX_CANTCREAT
     error(f"changed the password of {address}")
     return EX_OK
 
 
+@command
 def user_del(args: argparse.Namespace, settings: Settings) -> int:
     """``user del ADDRESS`` (any domain, so that leftovers can be removed)."""
-    try:
+    with reported(settings.users_file):
         address = Address.parse(args.address)
-    except AddressError as e:
-        error(str(e))
-        return EX_DATAERR
-    try:
         delete_user(settings.users_file, address)
-    except NoSuchUser as e:
-        error(str(e))
-        return EX_NOUSER
-    except OSError as e:
-        error(f"cannot write {settings.users_file}: {e.strerror or e}")
-        return EX_CANTCREAT
     error(f"deleted user {address} (the Maildir is kept)")
     return EX_OK
 
 
+@command
 def user_list(args: argparse.Namespace, settings: Settings) -> int:
     """``user list``: one address per line on stdout; bad lines on stderr."""
-    try:
+    with reported(settings.users_file, reading=True):
         users, problems = read_users(settings.users_file)
-    except OSError as e:
-        error(f"cannot read {settings.users_file}: {e.strerror or e}")
-        return EX_IOERR
     for problem in problems:
         error(problem)
     for entry in users:

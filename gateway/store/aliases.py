@@ -20,17 +20,22 @@ re-reads the file when it changes, like the users file.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from zope.interface import implementer
 
 from gateway.envelope import Address, AddressError
-from gateway.fsutil import file_lock
 from gateway.interfaces import IAliasTable
-from gateway.store.users import WatchedFile, lock_path, read_lines, write_lines
+from gateway.store.watched import (
+    WatchedTable,
+    edit_lines,
+    find_line,
+    has_surrogates,
+    is_skipped,
+    read_entries,
+)
 
 __all__ = [
     "AliasEntry",
@@ -74,7 +79,7 @@ class AliasEntry:
 
 def _parse_line(line: str) -> tuple[Address, tuple[Address, ...]]:
     """Split one alias line; raises ValueError with the reason."""
-    if any("\udc80" <= c <= "\udcff" for c in line):
+    if has_surrogates(line):
         raise ValueError("line is not valid UTF-8")
     m = _LINE.match(line.strip())
     if m is None:
@@ -110,8 +115,7 @@ def parse_aliases(text: str, filename: str) -> tuple[dict[str, AliasEntry], list
     aliases: dict[str, AliasEntry] = {}
     errors: list[str] = []
     for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        if is_skipped(line):
             continue
         try:
             alias, targets = _parse_line(line)
@@ -129,37 +133,14 @@ def parse_aliases(text: str, filename: str) -> tuple[dict[str, AliasEntry], list
 
 
 @implementer(IAliasTable)
-class AliasFile:
+class AliasFile(WatchedTable[AliasEntry]):
     """The aliases file as an :class:`IAliasTable`, reloaded on change."""
 
-    def __init__(
-        self,
-        path: Path,
-        now: Callable[[], float] = time.monotonic,
-        interval: float = 1.0,
-    ) -> None:
-        self._file: WatchedFile[dict[str, AliasEntry]] = WatchedFile(
-            path, parse_aliases, now, interval
-        )
-
-    @property
-    def path(self) -> Path:
-        return self._file.path
-
-    @property
-    def errors(self) -> list[str]:
-        """The errors of the last parse (each ``file:line: reason``)."""
-        return self._file.errors
-
-    def reload(self) -> None:
-        """Re-read the file now."""
-        self._file.reload()
-
-    def __iter__(self) -> Iterator[AliasEntry]:
-        return iter(list(self._file.current().values()))
+    def _parse(self, text: str, filename: str) -> tuple[dict[str, AliasEntry], list[str]]:
+        return parse_aliases(text, filename)
 
     def targets(self, address: Address) -> tuple[Address, ...] | None:
-        entry = self._file.current().get(address.key())
+        entry = self.entry(address)
         return None if entry is None else entry.targets
 
 
@@ -171,25 +152,13 @@ def format_alias(alias: Address, targets: Iterable[Address]) -> str:
     return f"{alias}  " + ", ".join(str(t) for t in targets)
 
 
-def _find(lines: list[str], alias: Address) -> tuple[int, AliasEntry] | None:
-    key = alias.key()
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        try:
-            found, targets = _parse_line(line)
-        except ValueError:
-            continue
-        if found.key() == key:
-            return index, AliasEntry(found, targets, index + 1)
-    return None
+def _alias_of(line: str) -> Address:
+    return _parse_line(line)[0]
 
 
 def read_aliases(path: Path) -> tuple[list[AliasEntry], list[str]]:
     """The aliases in file order and the file's parse errors."""
-    aliases, errors = parse_aliases("\n".join(read_lines(path)), str(path))
-    return sorted(aliases.values(), key=lambda e: e.line), errors
+    return read_entries(path, parse_aliases)
 
 
 def list_aliases(path: Path) -> list[AliasEntry]:
@@ -209,10 +178,10 @@ def add_alias(path: Path, alias: Address, targets: Iterable[Address]) -> tuple[A
     for address in (alias, *new):
         if any(c in str(address) for c in ", \t\r\n") or str(address).startswith("#"):
             raise AliasFileError(f"{address}: cannot be written in the aliases file")
-    with file_lock(lock_path(path)):
-        lines = read_lines(path)
-        found = _find(lines, alias)
-        current = list(found[1].targets) if found else []
+    with edit_lines(path) as lines:
+        index = find_line(lines, alias, _alias_of)
+        written, found = (alias, ()) if index is None else _parse_line(lines[index])
+        current = list(found)
         keys = {t.key() for t in current}
         added = False
         for target in new:
@@ -222,20 +191,18 @@ def add_alias(path: Path, alias: Address, targets: Iterable[Address]) -> tuple[A
                 added = True
         if not added:
             raise AliasExists(f"{alias}: already has all these targets")
-        if found is None:
-            lines.append(format_alias(alias, current))
+        line = format_alias(written, current)
+        if index is None:
+            lines.append(line)
         else:
-            lines[found[0]] = format_alias(found[1].alias, current)
-        write_lines(path, lines)
+            lines[index] = line
         return tuple(current)
 
 
 def delete_alias(path: Path, alias: Address) -> None:
     """Remove an alias; :class:`NoSuchAlias` if it is not there."""
-    with file_lock(lock_path(path)):
-        lines = read_lines(path)
-        found = _find(lines, alias)
-        if found is None:
+    with edit_lines(path) as lines:
+        index = find_line(lines, alias, _alias_of)
+        if index is None:
             raise NoSuchAlias(f"{alias}: no such alias in {path}")
-        del lines[found[0]]
-        write_lines(path, lines)
+        del lines[index]

@@ -15,7 +15,6 @@ outcome not yet recorded) finds the earlier file and writes nothing.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING
 from twisted.internet.threads import deferToThreadPool
 from zope.interface import implementer
 
-from gateway.fsutil import atomic_write, fsync_directory
+from gateway.fsutil import atomic_write, durable_write, fsync_directory
 from gateway.interfaces import ILocalStore
 
 if TYPE_CHECKING:
@@ -150,8 +149,7 @@ def deliver_blocking(
     if not unique or "/" in unique or ":" in unique or "\0" in unique or unique[0] == ".":
         raise ValueError(f"bad Maildir unique name: {unique!r}")
     size = sum(len(chunk) for chunk in chunks)
-    new_dir = root / "new"
-    final = new_dir / f"{unique},S={size}"  # Maildir++: S= is the size in bytes
+    final = root / "new" / f"{unique},S={size}"  # Maildir++: S= is the size in bytes
     if os.path.lexists(final):
         return final
     if check_cur:
@@ -160,29 +158,8 @@ def deliver_blocking(
             if found is not None:
                 return found
 
-    tmp = root / "tmp" / unique
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _FILE_MODE)
-    try:
-        try:
-            for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    try:
-        fsync_directory(new_dir)
-    except BaseException:
-        # Not durable: take it back so a retry goes through the full cycle.
-        with contextlib.suppress(OSError):
-            os.unlink(final)
-        raise
+    # If new/ cannot be fsynced, the file is taken back: a retry does the full cycle.
+    durable_write(root / "tmp" / unique, final, chunks, _FILE_MODE, replace=False)
     return final
 
 

@@ -24,9 +24,10 @@ from zope.interface.verify import verifyObject
 import gateway.auth.checker as checker_module
 from gateway.auth.checker import DUMMY_HASH, PasswordFileChecker
 from gateway.auth.passwords import hash_password, verify_password
-from gateway.auth.realm import MailRealm, MailUser, build_portal, maildir_for
+from gateway.auth.realm import MailRealm, MailUser, build_portal
 from gateway.envelope import Address
 from gateway.interfaces import IMailUser
+from gateway.store.maildir import maildir_path
 from gateway.store.users import UserFile
 
 MAIL_DIR = Path("/var/mail-test")
@@ -140,13 +141,13 @@ class SyncPortalTests(TempDirMixin, SynchronousTestCase):
         )
         self.assertRaises(UnauthorizedLogin, realm.requestAvatar, (), None, IMailUser)
 
-    def test_maildir_for_unsafe_names(self) -> None:
+    def test_maildir_path_unsafe_names(self) -> None:
         self.assertEqual(
-            maildir_for(MAIL_DIR, Address.parse("Bob.Smith@Example.test")),
+            maildir_path(MAIL_DIR, Address.parse("Bob.Smith@Example.test")),
             MAIL_DIR / "example.test" / "bob.smith",
         )
         for text in ('"../x"@example.test', "a/b@example.test", "a@[1.2.3/4]"):
-            self.assertRaises(ValueError, maildir_for, MAIL_DIR, Address.parse(text))
+            self.assertRaises(ValueError, maildir_path, MAIL_DIR, Address.parse(text))
 
 
 class ThreadedPortalTests(TempDirMixin, TestCase):

@@ -15,9 +15,9 @@ from twisted.python.threadpool import ThreadPool
 from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
 
+from gateway import fsutil
 from gateway.envelope import Address
 from gateway.interfaces import ILocalStore
-from gateway.store import maildir
 from gateway.store.maildir import (
     DEFAULT_FOLDERS,
     MaildirStore,
@@ -137,7 +137,7 @@ def test_directory_fsync_failure_takes_file_back(
     def broken(path: object) -> None:
         raise OSError(errno.EIO, "I/O error")
 
-    monkeypatch.setattr(maildir, "fsync_directory", broken)
+    monkeypatch.setattr(fsutil, "fsync_directory", broken)
     with pytest.raises(OSError):
         deliver_blocking(root, UNIQUE, [b"data\r\n"])
     assert os.listdir(root / "new") == []
