@@ -8,6 +8,7 @@ handler ``(args, settings) -> int`` returning a sysexits(3) status.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from gateway import __version__
 from gateway.config import ConfigError, Settings, load
 
 DEFAULT_CONFIG = Path("conf/gateway.toml")
+CONFIG_ENV = "MAILGATEWAY_CONFIG"  # lets cron and scripts call `mailgateway sendmail` from anywhere
 
 EX_OK = 0
 EX_USAGE = 64
@@ -36,8 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         type=Path,
-        default=DEFAULT_CONFIG,
-        help="configuration file (default: conf/gateway.toml)",
+        default=Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG)),
+        help=f"configuration file (default: ${CONFIG_ENV}, else {DEFAULT_CONFIG})",
     )
     parser.add_argument("--version", action="version", version=f"mailgateway {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="<command>")

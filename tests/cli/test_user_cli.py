@@ -165,3 +165,21 @@ def test_through_main(
     assert main([*base, "user", "list"]) == EX_OK
     assert capsys.readouterr().out == "z@example.test\n"
     assert main([*base, "user", "add", "z@nowhere.example", "--password-stdin"]) == EX_USAGE
+
+
+def test_config_from_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.cli.main import main
+
+    config = tmp_path / "g.toml"
+    config.write_text(
+        f'[server]\nhostname = "mail.example.test"\ndata_dir = "{tmp_path}"\n'
+        'local_domains = ["example.test"]\n'
+    )
+    monkeypatch.chdir(tmp_path)  # no conf/gateway.toml here
+    monkeypatch.setenv("MAILGATEWAY_CONFIG", str(config))
+    assert main(["user", "list"]) == 0
+    monkeypatch.delenv("MAILGATEWAY_CONFIG")
+    assert main(["user", "list"]) == 78
+    assert "conf/gateway.toml" in capsys.readouterr().err
