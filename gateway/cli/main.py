@@ -17,7 +17,8 @@ from gateway import __version__
 from gateway.config import ConfigError, Settings, load
 
 DEFAULT_CONFIG = Path("conf/gateway.toml")
-CONFIG_ENV = "MAILGATEWAY_CONFIG"  # lets cron and scripts call `mailgateway sendmail` from anywhere
+# lets cron and scripts call `mailgateway sendmail` from any directory
+CONFIG_ENV = "MAILGATEWAY_CONFIG"
 
 EX_OK = 0
 EX_USAGE = 64
