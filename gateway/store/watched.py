@@ -135,7 +135,9 @@ class WatchedFile(Generic[T]):
 
     :meth:`current` stats the file at most once per ``interval`` seconds of
     the injected ``now`` clock and re-parses it when ``(st_mtime_ns,
-    st_size, st_ino)`` changed. A missing file parses as empty text. Parse
+    st_size, st_ino)`` changed. The default interval is 0: one ``stat`` per
+    lookup costs microseconds, and a user added a moment ago must not get
+    a permanent "no such user" from a stale view. A missing file parses as empty text. Parse
     errors are logged (and kept in :attr:`errors`); when the file cannot be
     read at all, the previous contents stay in use.
     """
@@ -145,7 +147,7 @@ class WatchedFile(Generic[T]):
         path: Path,
         parse: Parser[T],
         now: Callable[[], float] = time.monotonic,
-        interval: float = 1.0,
+        interval: float = 0.0,
     ) -> None:
         self.path = path
         self._parse = parse
@@ -213,7 +215,7 @@ class WatchedTable(Generic[E]):
         self,
         path: Path,
         now: Callable[[], float] = time.monotonic,
-        interval: float = 1.0,
+        interval: float = 0.0,
     ) -> None:
         self._file: WatchedFile[dict[str, E]] = WatchedFile(path, self._parse, now, interval)
 

@@ -106,7 +106,7 @@ def test_reload_after_external_rewrite(tmp_path: Path) -> None:
     path = tmp_path / "aliases"
     clock = Clock()
     path.write_text(SAMPLE)
-    table = AliasFile(path, now=clock)
+    table = AliasFile(path, now=clock, interval=1.0)
     assert table.targets(A("postmaster@example.test")) == (A("alice@example.test"),)
     atomic_write(path, b"postmaster@example.test bob@example.test\n")
     assert table.targets(A("postmaster@example.test")) == (A("alice@example.test"),)

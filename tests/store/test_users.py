@@ -110,7 +110,7 @@ def test_reload_after_external_rewrite(tmp_path: Path) -> None:
     path = tmp_path / "users"
     clock = Clock()
     path.write_text("alice@example.test:{PLAIN}x\n")
-    users = UserFile(path, now=clock)
+    users = UserFile(path, now=clock, interval=1.0)
     assert users.exists(ALICE)
     atomic_write(path, b"bob@example.test:{PLAIN}y\n")
     clock.t += 0.5
@@ -127,7 +127,7 @@ def test_reload_sees_same_size_rewrite(tmp_path: Path) -> None:
     path = tmp_path / "users"
     clock = Clock()
     path.write_text("alice@example.test:{PLAIN}x\n")
-    users = UserFile(path, now=clock)
+    users = UserFile(path, now=clock, interval=1.0)
     assert users.password_hash("alice@example.test") == "{PLAIN}x"
     with open(path, "r+") as f:  # in place: same inode, same size
         f.write("alice@example.test:{PLAIN}z\n")
@@ -140,7 +140,7 @@ def test_reload_sees_same_size_rewrite(tmp_path: Path) -> None:
 def test_explicit_reload(tmp_path: Path) -> None:
     path = tmp_path / "users"
     clock = Clock()
-    users = UserFile(path, now=clock)
+    users = UserFile(path, now=clock, interval=1.0)
     assert not users.exists(ALICE)
     path.write_text("alice@example.test:{PLAIN}x\n")
     assert not users.exists(ALICE)  # checked less than a second ago
@@ -152,7 +152,7 @@ def test_unreadable_file_keeps_previous_users(tmp_path: Path) -> None:
     path = tmp_path / "users"
     clock = Clock()
     path.write_text("alice@example.test:{PLAIN}x\n")
-    users = UserFile(path, now=clock)
+    users = UserFile(path, now=clock, interval=1.0)
     assert users.exists(ALICE)
     path.unlink()
     path.mkdir()  # reading fails with IsADirectoryError
@@ -219,7 +219,7 @@ def test_read_users_reports_errors(tmp_path: Path) -> None:
 def test_daemon_sees_cli_change(tmp_path: Path) -> None:
     path = tmp_path / "users"
     clock = Clock()
-    users = UserFile(path, now=clock)
+    users = UserFile(path, now=clock, interval=1.0)
     assert not users.exists(ALICE)
     add_user(path, ALICE, "{PLAIN}x")
     clock.t += 1
@@ -227,3 +227,12 @@ def test_daemon_sees_cli_change(tmp_path: Path) -> None:
     set_password(path, ALICE, "{PLAIN}y")
     clock.t += 1
     assert users.password_hash(str(ALICE)) == "{PLAIN}y"
+
+
+def test_default_sees_a_new_user_at_once(tmp_path: Path) -> None:
+    """A user added a moment ago must not be refused as unknown (5.1.1)."""
+    path = tmp_path / "users"
+    users = UserFile(path)
+    assert not users.exists(ALICE)
+    add_user(path, ALICE, "{PLAIN}x")
+    assert users.exists(ALICE)
