@@ -17,6 +17,7 @@ import heapq
 import itertools
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.application.service import Service
@@ -327,12 +328,21 @@ class MessageBus(Service):
                 d.callback(None)
         self._pump()
 
-    def _attempt(self, message: QueuedMessage) -> Deferred[None]:
-        """Route the due recipients, run the agents, record the outcomes."""
+    def _plan(self, message: QueuedMessage, now: float) -> _Plan:
+        """Route the due recipients: events for what is decided now, targets
+        per agent, and duplicates that share another target's outcome.
+
+        A mailbox gets one copy per message however many recipients lead
+        to it (RFC 5321 3.7.x practice; sendmail and Postfix do the same):
+        the first target takes the delivery, the others take its outcome.
+        """
         state = message.state
-        now = self.clock.seconds()
-        events: list[dict[str, Any]] = []
-        jobs: dict[str, list[Target]] = {}
+        plan = _Plan()
+        claimed: dict[str, int] = {
+            _mailbox_key(r.route, r.address): i
+            for i, r in enumerate(state.recipients)
+            if r.status in (Status.DELIVERED, Status.RELAYED)
+        }
         next_index = len(state.recipients)
         for index in state.due():
             rcpt = state.recipients[index]
@@ -342,7 +352,7 @@ class MessageBus(Service):
             routed: list[tuple[int, Route]]
             if resolution.expanded:
                 targets = [str(r.address) for r in resolution.routes]
-                events.append({"ev": "expanded", "rcpt": index, "targets": targets})
+                plan.events.append({"ev": "expanded", "rcpt": index, "targets": targets})
                 routed = list(enumerate(resolution.routes, start=next_index))
                 next_index += len(targets)
             else:
@@ -351,33 +361,69 @@ class MessageBus(Service):
                 agent = self.agents.get(route.kind)
                 if route.kind is RouteKind.REJECT or agent is None:
                     error = route.error or self._no_agent(route)
-                    events.append(
+                    plan.events.append(
                         self._outcome_event(message, target_index, route.address, error, None, now)
                     )
+                    continue
+                key = _mailbox_key(route.kind, route.address)
+                first = claimed.setdefault(key, target_index)
+                if first == target_index:
+                    plan.jobs.setdefault(route.kind, []).append(
+                        Target(target_index, route.address)
+                    )
+                elif first < len(state.recipients) and state.recipients[first].status.final:
+                    plan.events.append(_duplicate_event(target_index, route, first, state))
                 else:
-                    jobs.setdefault(route.kind, []).append(Target(target_index, route.address))
-        if not jobs:
+                    plan.duplicates.setdefault(first, []).append(target_index)
+        return plan
+
+    def _attempt(self, message: QueuedMessage) -> Deferred[None]:
+        """Route the due recipients, run the agents, record the outcomes."""
+        state = message.state
+        plan = self._plan(message, self.clock.seconds())
+        events = plan.events
+        if not plan.jobs:
             return self._record(message, events) if events else succeed(None)
         content = self._content(message)
-        runs = []
-        for kind, kind_targets in jobs.items():
-            job = DeliveryJob(
-                message.qid,
-                state.envelope,
-                state.accepted_at,
-                content,
-                tuple(kind_targets),
-                message.recovered,
+        runs = [
+            self._run_agent(
+                self.agents[kind],
+                DeliveryJob(
+                    message.qid,
+                    state.envelope,
+                    state.accepted_at,
+                    content,
+                    tuple(targets),
+                    message.recovered,
+                ),
             )
-            runs.append(self._run_agent(self.agents[kind], job))
+            for kind, targets in plan.jobs.items()
+        ]
 
         def outcomes(results: list[list[Outcome]]) -> Deferred[None]:
             done = self.clock.seconds()
-            for outcome in (o for batch in results for o in batch):
-                events.append(self._outcome_from(message, outcome, done))
+            for kind, batch in zip(plan.jobs, results, strict=True):
+                for outcome in batch:
+                    self._add_outcome(message, kind, outcome, done, plan, events)
             return self._record(message, events)
 
         return gatherResults(runs, consumeErrors=True).addCallback(outcomes)
+
+    def _add_outcome(
+        self,
+        message: QueuedMessage,
+        route: str,
+        outcome: Outcome,
+        now: float,
+        plan: _Plan,
+        events: list[dict[str, Any]],
+    ) -> None:
+        """The event for ``outcome``, and the same for the targets that share it."""
+        event = self._outcome_from(message, outcome, now)
+        event["route"] = route
+        events.append(event)
+        for duplicate in plan.duplicates.get(outcome.target.index, []):
+            events.append({**event, "rcpt": duplicate, "duplicate_of": event["rcpt"]})
 
     def _run_agent(self, agent: IDeliveryAgent, job: DeliveryJob) -> Deferred[list[Outcome]]:
         """Run one agent; if the agent itself breaks, defer all its targets."""
@@ -580,6 +626,33 @@ class MessageBus(Service):
         self.writer.call(lambda: self.spool.history.prune(now, self.history_days))
         if self.accepting:
             self.clock.callLater(86400, self._prune_history)
+
+
+@dataclass(slots=True)
+class _Plan:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    jobs: dict[str, list[Target]] = field(default_factory=dict)
+    duplicates: dict[int, list[int]] = field(default_factory=dict)  # first -> the others
+
+
+def _mailbox_key(route: str | None, address: Address) -> str:
+    """Local mailboxes compare case-insensitively; remote addresses as written."""
+    return address.key() if route == RouteKind.LOCAL else str(address)
+
+
+def _duplicate_event(index: int, route: Route, first: int, state: MessageState) -> dict[str, Any]:
+    """The outcome of a recipient whose mailbox already got this message."""
+    done = state.recipients[first]
+    return {
+        "ev": str(done.status),
+        "rcpt": index,
+        "to": str(route.address),
+        "route": str(route.kind),
+        "code": 250,
+        "status": "2.0.0",
+        "text": f"Already delivered to this mailbox (recipient #{first})",
+        "duplicate_of": first,
+    }
 
 
 ADMIN_OPERATIONS = ("hold", "release", "retry", "delete")

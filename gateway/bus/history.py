@@ -7,6 +7,7 @@ it is finished; the history keeps its story for ``history_days``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -50,10 +51,17 @@ class HistoryLog:
             if created:
                 fsync_directory(self.directory)
         data = b"".join(lines)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
-        os.fdatasync(self._fd)
+        start = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            os.fdatasync(self._fd)
+        except OSError:
+            # cut a partial line, so the next append starts on a line of its own
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, start)
+            raise
 
     def prune(self, now: float, keep_days: int) -> list[Path]:
         """Delete day files older than ``keep_days``; return what was deleted."""

@@ -128,11 +128,20 @@ class Spool:
 
     def commit(
         self, records: list[bytes], lines: list[bytes], now: float
-    ) -> list[tuple[int, int]]:
-        """Append journal records and history lines durably (one fsync each)."""
+    ) -> tuple[list[tuple[int, int]], OSError | None]:
+        """Append journal records, then history lines (one fsync each).
+
+        The journal decides: once its records are durable the commit has
+        succeeded, whatever happens to the history (a trace), so a caller is
+        never told "not queued" about a message that a restart would
+        deliver. A failed history write is returned for the caller to log.
+        """
         places = self.journal.append(records) if records else []
-        self.history.append(lines, now)
-        return places
+        try:
+            self.history.append(lines, now)
+        except OSError as e:
+            return places, e
+        return places, None
 
     def read(self, segment: int, offset: int, length: int) -> bytes:
         fd = os.open(self.journal.path(segment), os.O_RDONLY)

@@ -145,6 +145,7 @@ def apply_event(state: MessageState, event: dict[str, Any]) -> None:
         rcpt.last = GatewayError.from_json(event) if "code" in event else None
         rcpt.detail = event.get("detail")
         rcpt.next_attempt = float(event.get("next", 0.0))
+        rcpt.route = event.get("route", rcpt.route)
     elif kind == "held":
         state.held = True
     elif kind == "released":

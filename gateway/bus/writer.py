@@ -111,12 +111,18 @@ class GroupCommitWriter:
         records = [r for w in writes for r in w.records]
         lines = [line for w in writes for line in w.lines]
         try:
-            places = self.spool.commit(records, lines, self.now())
+            places, history_error = self.spool.commit(records, lines, self.now())
             sealed = self.spool.journal.rotate_if_full()
         except Exception:
             failure = Failure()
             self.reactor.callFromThread(self._fail, writes, failure)
             return
+        if history_error is not None:
+            self.reactor.callFromThread(
+                log.error,
+                "history not written (track will miss events): {error}",
+                error=history_error,
+            )
         self.batches += 1
         self.writes += len(writes)
         results = []

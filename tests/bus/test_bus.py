@@ -182,12 +182,40 @@ class BusTests(TestCase):
         qid = yield self.bus.submit(envelope("team@example.test", "alice@example.test"), CONTENT)
         yield self.settle(lambda: qid not in self.bus.messages)
         (job,) = self.agent.jobs
-        # the alias is recipient 0; its targets are appended as 2 and 3
+        # the alias is recipient 0; its targets are appended as 2 (alice) and
+        # 3 (bob); alice's mailbox gets one copy for recipients 1 and 2
         self.assertEqual(
-            sorted((t.index, str(t.address)) for t in job.targets),
-            [(1, "alice@example.test"), (2, "alice@example.test"), (3, "bob@example.test")],
+            sorted(str(t.address) for t in job.targets), ["alice@example.test", "bob@example.test"]
         )
         self.assertEqual(self.events(qid)[:2], ["accepted", "expanded"])
+        from gateway.bus.history import find_message
+
+        delivered = [
+            e
+            for e in find_message(self.dir / "queue" / "history", qid)[qid]
+            if e["ev"] == "delivered"
+        ]
+        self.assertEqual(sorted(e["rcpt"] for e in delivered), [1, 2, 3])
+        self.assertEqual(sum("duplicate_of" in e for e in delivered), 1)
+
+    @inlineCallbacks
+    def test_same_mailbox_twice_gets_one_copy_and_shares_a_deferral(self) -> Any:
+        self.agent.script = lambda t: SOFT
+        qid = yield self.bus.submit(
+            envelope("bob@example.test", "BOB@example.test", "team@example.test"), CONTENT
+        )
+        yield self.settle(lambda: not self.bus.messages[qid].busy and self.agent.jobs)
+        (job,) = self.agent.jobs
+        self.assertEqual(
+            sorted(str(t.address) for t in job.targets), ["alice@example.test", "bob@example.test"]
+        )
+        state = self.bus.messages[qid].state
+        statuses = [r.status for r in state.recipients]
+        self.assertEqual(statuses.count(Status.DEFERRED), 4)  # bob x3 (one via team), alice
+        self.agent.script = lambda t: OK
+        self.clock.advance(300)
+        yield self.settle(lambda: qid not in self.bus.messages)
+        self.assertEqual(len(self.agent.jobs[1].targets), 2)
 
     @inlineCallbacks
     def test_deferred_retried_on_schedule_then_delivered(self) -> Any:
@@ -271,6 +299,21 @@ class BusTests(TestCase):
         self.assertTrue(failure.temporary)
         self.bus.spool.journal.append = append  # type: ignore[method-assign]
         qid = yield self.bus.submit(envelope("alice@example.test"), CONTENT)
+        yield self.settle(lambda: qid not in self.bus.messages)
+        self.assertEqual(len(self.agent.jobs), 1)
+
+    @inlineCallbacks
+    def test_history_failure_does_not_refuse_a_durable_message(self) -> Any:
+        """Once the journal has it, the message is queued: saying "452, not
+        queued" would make the client send it again and deliver it twice."""
+        history_append = self.bus.spool.history.append
+
+        def full(lines: list[bytes], now: float) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        self.bus.spool.history.append = full  # type: ignore[method-assign]
+        qid = yield self.bus.submit(envelope("alice@example.test"), CONTENT)
+        self.bus.spool.history.append = history_append  # type: ignore[method-assign]
         yield self.settle(lambda: qid not in self.bus.messages)
         self.assertEqual(len(self.agent.jobs), 1)
 
