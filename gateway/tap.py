@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from twisted.application.service import IService
 from twisted.python import usage
 
 from gateway.config import ConfigError, check_listeners, load
+
+EX_CONFIG = 78  # sysexits(3)
 
 
 class Options(usage.Options):
@@ -16,13 +19,17 @@ class Options(usage.Options):
     ]
 
     def postOptions(self) -> None:
+        """Refuse to start on any configuration problem: one line naming the
+        file and the key (not twistd's usage text), exit status EX_CONFIG."""
         try:
             self.settings = load(Path(self["config"]))
+            problems = check_listeners(self.settings)
         except ConfigError as e:
-            raise usage.UsageError(str(e)) from None
-        problems = check_listeners(self.settings)
+            problems = [e]
         if problems:
-            raise usage.UsageError("\n".join(str(p) for p in problems))
+            for problem in problems:
+                print(f"mailgateway: {problem}", file=sys.stderr)
+            raise SystemExit(EX_CONFIG)
 
 
 def makeService(options: Options) -> IService:

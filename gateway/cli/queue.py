@@ -96,9 +96,11 @@ def _offline(args: argparse.Namespace, settings: Settings) -> int:
         assert op in ADMIN_OPERATIONS
         now = time.time()
         events = [{"qid": q, "t": now, **admin_event(op)} for q in qids]
-        spool.commit(
+        _, history_error = spool.commit(
             [journal.event_record(e) for e in events], [history.encode(e) for e in events], now
         )
+        if history_error is not None:
+            print(f"mailgateway: warning: history not written: {history_error}", file=sys.stderr)
         for event in events:
             apply_event(messages[event["qid"]].state, event)
             print(f"{event['qid']}: {op} done (daemon stopped; takes effect at its next start)")
@@ -108,7 +110,7 @@ def _offline(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _when(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
 
 
 def print_list(messages: list[dict[str, Any]]) -> None:

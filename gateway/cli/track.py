@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from gateway.config import Settings
 
 _SKIP = frozenset({"qid", "ev", "t"})
+_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def register(subparsers: Any) -> None:
@@ -25,7 +26,7 @@ def register(subparsers: Any) -> None:
 
 
 def format_event(event: dict[str, Any]) -> str:
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(event.get("t", 0))))
+    when = time.strftime(_FORMAT, time.gmtime(float(event.get("t", 0))))
     ev = event.get("ev", "?")
     if ev == "accepted":
         rcpts = ", ".join(r["address"] for r in event.get("recipients", []))
@@ -42,7 +43,7 @@ def format_event(event: dict[str, Any]) -> str:
         if event.get("detail"):
             detail += f" ({event['detail']})"
         if "next" in event:
-            detail += f"; next attempt {time.strftime('%H:%M:%S', time.gmtime(event['next']))}"
+            detail += f"; next attempt {time.strftime(_FORMAT, time.gmtime(event['next']))} UTC"
     else:
         detail = " ".join(f"{k}={v}" for k, v in event.items() if k not in _SKIP)
     return f"{when} UTC  {ev:<9}  {detail}".rstrip()
