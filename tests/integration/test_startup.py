@@ -42,7 +42,9 @@ def config_check(daemon: Daemon, *args: str) -> tuple[int, str]:
             "[queue]\nretry_frist = '5m'\n", "queue.retry_frist", "unknown key", id="unknown-key"
         ),
         pytest.param(
-            "smtp_typo = 'tcp:2525'\n", "listeners.smtp_typo", "unknown listener",
+            "smtp_typo = 'tcp:2525'\n",
+            "listeners.smtp_typo",
+            "unknown listener",
             id="unknown-listener",
         ),
         pytest.param(
@@ -51,14 +53,10 @@ def config_check(daemon: Daemon, *args: str) -> tuple[int, str]:
             "expected an integer, got string 'ten'",
             id="wrong-type",
         ),
-        pytest.param(
-            "[server2]\nx = 1\n", "server2", "unknown section", id="unknown-section"
-        ),
+        pytest.param("[server2]\nx = 1\n", "server2", "unknown section", id="unknown-section"),
     ],
 )
-def test_bad_config_refuses_to_start(
-    tmp_path: Path, extra: str, key: str, problem: str
-) -> None:
+def test_bad_config_refuses_to_start(tmp_path: Path, extra: str, key: str, problem: str) -> None:
     daemon = Daemon(tmp_path, extra)
     try:
         output = refused(daemon)

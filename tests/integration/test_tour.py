@@ -85,7 +85,12 @@ def test_five_minute_tour(daemon: Daemon) -> None:
     assert MESSAGE_ID.encode() in data
     assert data.endswith(BODY.encode().replace(b"\n", b"\r\n"))
 
-    # 5. track by Message-ID: accepted and delivered, with the queue id
+    # 5. track by Message-ID: accepted and delivered, with the queue id (the
+    # Maildir file appears a moment before the outcome is recorded: wait)
+    daemon.wait_for(
+        lambda: "delivered" in daemon.cli("track", MESSAGE_ID).stdout.decode(),
+        what="track to show the delivery",
+    )
     by_mid = daemon.cli("track", MESSAGE_ID)
     assert by_mid.returncode == 0, by_mid.stderr.decode()
     out = by_mid.stdout.decode()
