@@ -25,5 +25,3 @@ def _trial_temp_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -
         yield
     finally:
         unittest.TestCase.mktemp = original  # type: ignore[method-assign]
-
-
