@@ -84,6 +84,10 @@ class ControlProtocol(Int32StringReceiver):
         op = header["op"]
         if op == "ping":
             return "pong"
+        if op == "reload":  # the CLI changed users or aliases
+            self.bus.router.users.refresh()
+            self.bus.router.aliases.refresh()
+            return "reloaded"
         if op == "submit":
             envelope = Envelope.from_json(header["envelope"])
             return self.bus.submit(envelope, payload, header.get("qid"))

@@ -46,12 +46,18 @@ class IUserDirectory(Interface):
     def password_hash(username: str) -> str | None:
         """The stored ``{SCHEME}hash`` for ``username``, or None."""
 
+    def refresh() -> None:
+        """Check the backing store now; lookups may otherwise lag a moment."""
+
 
 class IAliasTable(Interface):
     """The ``aliases`` file: one level of alias expansion."""
 
     def targets(address: Address) -> tuple[Address, ...] | None:
         """The direct targets of ``address``, or None if it is no alias."""
+
+    def refresh() -> None:
+        """Check the backing store now; lookups may otherwise lag a moment."""
 
 
 class ILocalStore(Interface):

@@ -65,7 +65,20 @@ class Router:
         return address.domain in self.local_domains
 
     def resolve(self, address: Address) -> Resolution:
-        """Expand aliases and route every final address."""
+        """Expand aliases and route every final address.
+
+        An unknown local user is a permanent failure, so before answering
+        that the users and aliases are checked afresh: a user or alias added
+        a moment ago is found.
+        """
+        resolution = self._resolve(address)
+        if any(r.error is errors.UNKNOWN_USER for r in resolution.routes):
+            self.users.refresh()
+            self.aliases.refresh()
+            resolution = self._resolve(address)
+        return resolution
+
+    def _resolve(self, address: Address) -> Resolution:
         if self.aliases.targets(address) is None:
             return Resolution((self._route(address),), expanded=False)
         routes: dict[str, Route] = {}

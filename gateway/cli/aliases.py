@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from gateway.cli.control_client import notify_reload
 from gateway.cli.errors import command, error, reported
 from gateway.cli.main import EX_OK
 from gateway.cli.users import check_local
@@ -56,6 +57,7 @@ def alias_add(args: argparse.Namespace, settings: Settings) -> int:
         targets = [Address.parse(text) for text in args.targets]
     with reported(settings.aliases_file):  # AliasExists: a message, and EX_OK
         all_targets = add_alias(settings.aliases_file, alias, targets)
+    notify_reload(settings.control_socket)
     if any(u.address.key() == alias.key() for u in read_users(settings.users_file)[0]):
         error(f"warning: {alias} is also a user in {settings.users_file}")
     error(f"alias {format_alias(alias, all_targets)}")
@@ -68,6 +70,7 @@ def alias_del(args: argparse.Namespace, settings: Settings) -> int:
     with reported(settings.aliases_file):
         alias = Address.parse(args.alias)
         delete_alias(settings.aliases_file, alias)
+    notify_reload(settings.control_socket)
     error(f"deleted alias {alias}")
     return EX_OK
 

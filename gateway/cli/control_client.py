@@ -52,3 +52,14 @@ def request(
     if not reply.get("ok"):
         raise ControlRequestFailed(str(reply.get("error")), bool(reply.get("temporary")))
     return reply.get("result")
+
+
+def notify_reload(path: Path) -> bool:
+    """Tell a running daemon that users or aliases changed, so the change
+    applies at once (it would otherwise within a second). False when no
+    daemon answers: it reads the files when it starts anyway."""
+    try:
+        request(path, {"op": "reload"}, timeout=10)
+    except (DaemonUnavailable, ControlRequestFailed, OSError):
+        return False
+    return True

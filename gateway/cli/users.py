@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from gateway.auth.passwords import hash_password
+from gateway.cli.control_client import notify_reload
 from gateway.cli.errors import command, error, reported
 from gateway.cli.main import EX_DATAERR, EX_NOUSER, EX_OK, EX_USAGE
 from gateway.envelope import Address, AddressError
@@ -125,6 +126,7 @@ def user_add(args: argparse.Namespace, settings: Settings) -> int:
         return EX_DATAERR
     with reported(settings.users_file):
         add_user(settings.users_file, address, hash_password(password))
+    notify_reload(settings.control_socket)
     error(f"added user {address}")
     return EX_OK
 
@@ -143,6 +145,7 @@ def user_passwd(args: argparse.Namespace, settings: Settings) -> int:
         return EX_DATAERR
     with reported(settings.users_file):
         set_password(settings.users_file, address, hash_password(password))
+    notify_reload(settings.control_socket)
     error(f"changed the password of {address}")
     return EX_OK
 
@@ -153,6 +156,7 @@ def user_del(args: argparse.Namespace, settings: Settings) -> int:
     with reported(settings.users_file):
         address = Address.parse(args.address)
         delete_user(settings.users_file, address)
+    notify_reload(settings.control_socket)
     error(f"deleted user {address} (the Maildir is kept)")
     return EX_OK
 

@@ -135,9 +135,7 @@ class WatchedFile(Generic[T]):
 
     :meth:`current` stats the file at most once per ``interval`` seconds of
     the injected ``now`` clock and re-parses it when ``(st_mtime_ns,
-    st_size, st_ino)`` changed. The default interval is 0: one ``stat`` per
-    lookup costs microseconds, and a user added a moment ago must not get
-    a permanent "no such user" from a stale view. A missing file parses as empty text. Parse
+    st_size, st_ino)`` changed. A missing file parses as empty text. Parse
     errors are logged (and kept in :attr:`errors`); when the file cannot be
     read at all, the previous contents stay in use.
     """
@@ -147,7 +145,7 @@ class WatchedFile(Generic[T]):
         path: Path,
         parse: Parser[T],
         now: Callable[[], float] = time.monotonic,
-        interval: float = 0.0,
+        interval: float = 1.0,
     ) -> None:
         self.path = path
         self._parse = parse
@@ -163,6 +161,12 @@ class WatchedFile(Generic[T]):
         if self._checked is None or t - self._checked >= self._interval:
             self._checked = t
             self._refresh(force=False)
+        return self._value
+
+    def check(self) -> T:
+        """The parsed contents, checking the file now (not waiting for the interval)."""
+        self._checked = self._now()
+        self._refresh(force=False)
         return self._value
 
     def reload(self) -> None:
@@ -215,7 +219,7 @@ class WatchedTable(Generic[E]):
         self,
         path: Path,
         now: Callable[[], float] = time.monotonic,
-        interval: float = 0.0,
+        interval: float = 1.0,
     ) -> None:
         self._file: WatchedFile[dict[str, E]] = WatchedFile(path, self._parse, now, interval)
 
@@ -237,8 +241,18 @@ class WatchedTable(Generic[E]):
         self._file.reload()
 
     def entry(self, address: Address) -> E | None:
-        """The entry of ``address``, or None."""
+        """The entry of ``address``, or None.
+
+        The view may be up to ``interval`` old: the file is not stat'ed on
+        every lookup, because in the reactor thread a ``stat`` costs far more
+        than its syscall when the GIL must be won back from busy delivery
+        threads. Call :meth:`refresh` before acting on a miss that matters.
+        """
         return self._file.current().get(address.key())
+
+    def refresh(self) -> None:
+        """Check the file now (re-read only if it changed)."""
+        self._file.check()
 
     def __iter__(self) -> Iterator[E]:
         return iter(list(self._file.current().values()))

@@ -84,3 +84,22 @@ def test_loop_is_detected(router: Router) -> None:
 def test_depth_limit(router: Router) -> None:
     (route,) = router.resolve(A("l1@example.test")).routes
     assert route.kind is RouteKind.REJECT and route.error == errors.ALIAS_TOO_DEEP
+
+
+def test_user_and_alias_added_a_moment_ago_are_found(tmp_path: Path) -> None:
+    """ "Unknown user" is permanent, so it is only said after a fresh look."""
+    users = tmp_path / "users"
+    aliases = tmp_path / "aliases"
+    clock = [0.0]
+    router = Router(
+        ("example.test",),
+        UserFile(users, now=lambda: clock[0], interval=60),
+        AliasFile(aliases, now=lambda: clock[0], interval=60),
+    )
+    assert router.resolve(A("new@example.test")).routes[0].error == errors.UNKNOWN_USER
+    users.write_text("new@example.test:{PLAIN}x\n")
+    aliases.write_text("staff@example.test new@example.test\n")
+    (route,) = router.resolve(A("new@example.test")).routes
+    assert route.kind is RouteKind.LOCAL
+    (route,) = router.resolve(A("staff@example.test")).routes
+    assert route.kind is RouteKind.LOCAL and str(route.address) == "new@example.test"
