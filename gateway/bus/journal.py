@@ -90,29 +90,61 @@ def decode_event(payload: bytes) -> dict[str, Any]:
     return event
 
 
-def iter_records(data: bytes | memoryview) -> Iterator[tuple[int, bytes, bytes]]:
-    """Yield ``(payload offset, kind, payload)`` up to the first bad record.
+def _record_at(view: memoryview, pos: int) -> tuple[bytes, bytes] | None:
+    """The ``(kind, payload)`` of a whole, valid record at ``pos``, or None."""
+    if pos + HEADER_SIZE > len(view):
+        return None
+    magic, kind, length, crc = _HEADER.unpack_from(view, pos)
+    start = pos + HEADER_SIZE
+    if magic != MAGIC or length >= MAX_RECORD or start + length > len(view):
+        return None
+    payload = bytes(view[start : start + length])
+    if zlib.crc32(payload, zlib.crc32(kind)) != crc:
+        return None
+    return kind, payload
 
-    A bad or partial record ends iteration: everything after a torn write is
-    unacknowledged by construction (nothing is acknowledged before its batch
-    is fsynced, and batches are written in order).
+
+def iter_records(
+    data: bytes | memoryview, damaged: list[tuple[int, int]] | None = None
+) -> Iterator[tuple[int, bytes, bytes]]:
+    """Yield ``(payload offset, kind, payload)`` of every valid record.
+
+    A bad record followed by nothing valid is a torn tail (a crash in the
+    middle of a write; never acknowledged, since nothing is acknowledged
+    before its batch is fsynced): iteration ends there. A bad record
+    followed by valid ones is damage (a bad sector, a stray write): the
+    scan resynchronises on the next valid record, and the skipped range
+    is appended to ``damaged`` so that recovery can say so loudly.
     """
     view = memoryview(data)
     pos = 0
-    while pos + HEADER_SIZE <= len(view):
-        magic, kind, length, crc = _HEADER.unpack_from(view, pos)
-        start = pos + HEADER_SIZE
-        if magic != MAGIC or length >= MAX_RECORD or start + length > len(view):
-            return
-        payload = bytes(view[start : start + length])
-        if zlib.crc32(payload, zlib.crc32(kind)) != crc:
-            return
-        yield start, kind, payload
-        pos = start + length
+    while pos < len(view):
+        found = _record_at(view, pos)
+        if found is None:
+            following = _resync(view, pos + 1)
+            if following is None:
+                return
+            if damaged is not None:
+                damaged.append((pos, following))
+            pos = following
+            continue
+        kind, payload = found
+        yield pos + HEADER_SIZE, kind, payload
+        pos += HEADER_SIZE + len(payload)
+
+
+def _resync(view: memoryview, pos: int) -> int | None:
+    """The offset of the next valid record at or after ``pos``, if any."""
+    data = view.obj if isinstance(view.obj, bytes) else bytes(view)
+    while (pos := data.find(MAGIC, pos)) != -1:
+        if _record_at(view, pos) is not None:
+            return pos
+        pos += 1
+    return None
 
 
 def valid_length(data: bytes | memoryview) -> int:
-    """Length of the longest prefix made of whole, valid records."""
+    """The end of the last valid record: what is after it is a torn tail."""
     end = 0
     for start, _kind, payload in iter_records(data):
         end = start + len(payload)

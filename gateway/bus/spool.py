@@ -100,7 +100,8 @@ class Spool:
         for number in self.journal.segments():
             data = self.journal.read_segment(number)
             known[number] = set()
-            for start, kind, payload in journal.iter_records(data):
+            damaged: list[tuple[int, int]] = []
+            for start, kind, payload in journal.iter_records(data, damaged):
                 try:
                     if kind == journal.KIND_MESSAGE:
                         record = journal.decode_message(payload, start)
@@ -122,6 +123,10 @@ class Spool:
                             message.segments.add(number)
                 except (journal.JournalError, KeyError, ValueError, TypeError) as e:
                     errors.append(f"segment {number} offset {start}: {e}")
+            errors.extend(
+                f"segment {number}: damaged bytes {a}-{b} skipped (records after them kept)"
+                for a, b in damaged
+            )
         self.journal.open_for_append()
         live = {qid: m for qid, m in messages.items() if not m.state.finished}
         return Recovered(live, known, errors)

@@ -36,11 +36,28 @@ def test_torn_tail_is_cut_at_every_position() -> None:
     assert journal.valid_length(data) == len(data)
 
 
-def test_corrupt_crc_ends_iteration() -> None:
+def test_damage_in_the_middle_is_skipped_and_reported() -> None:
+    first = journal.event_record({"qid": "A", "ev": "held"})
+    bad = bytearray(journal.event_record({"qid": "B", "ev": "held"}))
+    bad[-2] ^= 0xFF
+    last = journal.event_record({"qid": "C", "ev": "held"})
+    data = first + bytes(bad) + last
+    damaged: list[tuple[int, int]] = []
+    qids = [journal.decode_event(p)["qid"] for _, _, p in journal.iter_records(data, damaged)]
+    assert qids == ["A", "C"]
+    assert damaged == [(len(first), len(first) + len(bad))]
+    # the acknowledged record after the damage is not cut as if it were a torn tail
+    assert journal.valid_length(data) == len(data)
+
+
+def test_corrupt_last_record_is_a_torn_tail() -> None:
     good = journal.event_record({"qid": "A", "ev": "held"})
     bad = bytearray(journal.event_record({"qid": "B", "ev": "held"}))
     bad[-2] ^= 0xFF
-    assert len(list(journal.iter_records(good + bytes(bad) + good))) == 1
+    damaged: list[tuple[int, int]] = []
+    assert len(list(journal.iter_records(good + bytes(bad), damaged))) == 1
+    assert damaged == []
+    assert journal.valid_length(good + bytes(bad)) == len(good)
 
 
 @given(st.binary(max_size=512))
