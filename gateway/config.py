@@ -20,7 +20,7 @@ import re
 import socket
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
@@ -30,6 +30,9 @@ from twisted.internet import endpoints
 
 KNOWN_LISTENERS: dict[str, str] = {
     "http": "admin/metrics HTTP",
+    "smtp": "SMTP, MX service (STARTTLS offered)",
+    "submission": "SMTP submission, STARTTLS and AUTH required (RFC 6409)",
+    "submissions": "SMTP submission over implicit TLS, AUTH required (RFC 8314)",
 }
 
 LOG_LEVELS: Final = ("debug", "info", "warn", "error")
@@ -90,6 +93,33 @@ class DNSSettings:
     timeout: float = 5.0
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class SMTPSettings:
+    """The SMTP server's policy and limits (RFC 5321 4.5.3 for the sizes and timeouts)."""
+
+    trusted_networks: tuple[Network, ...] = ()  # may relay and AUTH without TLS
+    max_command_line: int = 512  # RFC 5321 4.5.3.1.4, incl. CRLF
+    max_text_line: int = 1000  # RFC 5321 4.5.3.1.6, incl. CRLF
+    max_recipients: int = 100  # RFC 5321 4.5.3.1.8 minimum
+    max_connections: int = 500
+    max_connections_per_ip: int = 20
+    max_errors: int = 10  # protocol errors per session before 421
+    auth_failures_before_delay: int = 3  # per client IP
+    auth_failure_delay: float = 5.0
+    max_auth_failures: int = 10  # per client IP within auth_failure_window: then 421
+    auth_failure_window: float = 900.0
+    command_timeout: float = 300.0  # RFC 5321 4.5.3.2: 5 minutes
+    data_timeout: float = 600.0  # RFC 5321 4.5.3.2.6: 10 minutes
+    vrfy: str = "252"  # "252": answer 252 without looking; "off": 502
+    received_auth: bool = False  # name the authenticated user in Received
+    sender_grants: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )  # user -> more senders they may use ("addr@domain" or "@domain")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     source: Path
@@ -105,6 +135,7 @@ class Settings:
     delivery: DeliverySettings
     limits: LimitSettings
     dns: DNSSettings
+    smtp: SMTPSettings = field(default_factory=SMTPSettings)
 
     @property
     def queue_dir(self) -> Path:
@@ -343,6 +374,43 @@ def _dns_servers(value: object) -> tuple[tuple[str, int], ...]:
     return tuple(_dns_server(_string(item)) for item in value)
 
 
+def _boolean(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"expected true or false, got {_describe(value)}")
+    return value
+
+
+def _network_list(value: object) -> tuple[Network, ...]:
+    if not isinstance(value, list):
+        raise _Invalid(
+            f'expected an array of networks like "192.0.2.0/24", got {_describe(value)}'
+        )
+    networks = []
+    for item in value:
+        text = _string(item)
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise _Invalid(f"not a network (address/prefix): {text!r}") from None
+    return tuple(networks)
+
+
+def _grants(value: object) -> Mapping[str, tuple[str, ...]]:
+    """``{"alice@example.org" = ["sales@example.org", "@example.net"]}``."""
+    if not isinstance(value, dict):
+        raise _Invalid(f"expected a table of user = [senders], got {_describe(value)}")
+    grants: dict[str, tuple[str, ...]] = {}
+    for user, senders in value.items():
+        if not isinstance(senders, list) or not all(isinstance(s, str) for s in senders):
+            raise _Invalid(f"{user}: expected an array of addresses or @domains")
+        for sender in senders:
+            local, at, domain = sender.rpartition("@")
+            if not at or not domain or (local and not local.strip()):
+                raise _Invalid(f"{user}: not an address or @domain: {sender!r}")
+        grants[user.lower()] = tuple(s.lower() for s in senders)
+    return MappingProxyType(grants)
+
+
 class _Reactorless:
     """Stands in for the reactor: parsing an endpoint string needs none."""
 
@@ -409,6 +477,24 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
     "delivery": {"max_alias_depth": _integer(1, 100)},
     "limits": {"max_message_size": _size},
     "dns": {"servers": _dns_servers, "timeout": _duration},
+    "smtp": {
+        "trusted_networks": _network_list,
+        "max_command_line": _integer(512, 1 << 16),
+        "max_text_line": _integer(1000, 1 << 20),
+        "max_recipients": _integer(1),
+        "max_connections": _integer(1),
+        "max_connections_per_ip": _integer(1),
+        "max_errors": _integer(1),
+        "auth_failures_before_delay": _integer(1),
+        "auth_failure_delay": _duration,
+        "max_auth_failures": _integer(1),
+        "auth_failure_window": _duration,
+        "command_timeout": _duration,
+        "data_timeout": _duration,
+        "vrfy": _choice("252", "off"),
+        "received_auth": _boolean,
+        "sender_grants": _grants,
+    },
 }
 
 
@@ -484,6 +570,7 @@ class _Loader:
             delivery=DeliverySettings(**values["delivery"]),
             limits=LimitSettings(**values["limits"]),
             dns=DNSSettings(**values["dns"]),
+            smtp=SMTPSettings(**values["smtp"]),
         )
 
     def check_tls(self, tls: TLSSettings) -> None:

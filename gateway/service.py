@@ -15,6 +15,7 @@ from twisted.cred.portal import Portal
 from twisted.internet import endpoints
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.logger import Logger
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.threadpool import ThreadPool
 
 from gateway.auth.realm import build_portal
@@ -27,10 +28,11 @@ from gateway.bus.spool import Spool, SpoolLocked
 from gateway.config import KNOWN_LISTENERS, Settings
 from gateway.control import ControlFactory
 from gateway.interfaces import IDeliveryAgent
+from gateway.smtp import server as smtp_server
 from gateway.store.aliases import AliasFile
 from gateway.store.maildir import MaildirStore
 from gateway.store.users import UserFile
-from gateway.tls import CertificatePair, ensure_certificate
+from gateway.tls import CertificatePair, ensure_certificate, server_tls_factory
 from gateway.web import admin_site
 
 log = Logger()
@@ -168,12 +170,47 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     ).setServiceParent(root)
 
     factories: dict[str, IProtocolFactory] = {"http": admin_site(root.bus)}
+    if any(kind in settings.listeners for kind in smtp_server.KINDS):
+        factories.update(_smtp_factories(settings, root, reactor))
     for name, description in settings.listeners.items():
         endpoint = endpoints.serverFromString(reactor, description)
         ListenerService(name, KNOWN_LISTENERS[name], endpoint, factories[name]).setServiceParent(
             root
         )
     return root
+
+
+def _smtp_factories(
+    settings: Settings, root: Gateway, reactor: Any
+) -> dict[str, IProtocolFactory]:
+    """One factory per SMTP listener; limits and AUTH throttling are shared."""
+    smtp = settings.smtp
+    tls = server_tls_factory(root.certificate, settings.tls.min_version, reactor.seconds)
+    limiter = smtp_server.ConnectionLimiter(smtp.max_connections, smtp.max_connections_per_ip)
+    throttle = smtp_server.AuthThrottle(reactor, smtp.auth_failure_window)
+    factories: dict[str, IProtocolFactory] = {}
+    for kind in smtp_server.KINDS:
+        factory = smtp_server.SMTPFactory(
+            smtp_server.SMTPConfig(
+                kind=kind,
+                hostname=settings.hostname,
+                settings=smtp,
+                max_message_size=settings.limits.max_message_size,
+                bus=root.bus,
+                router=root.router,
+                portal=root.portal,
+                clock=reactor,
+                tls=tls,
+                connections=limiter,
+                auth_throttle=throttle,
+                postmaster_domain=settings.local_domains[0],
+            )
+        )
+        # submissions: TLS from the first byte (RFC 8314 3.3)
+        factories[kind] = (
+            TLSMemoryBIOFactory(tls, False, factory) if kind == "submissions" else factory
+        )
+    return factories
 
 
 def _prepare_data_dir(settings: Settings) -> None:

@@ -54,7 +54,13 @@ def test_default_config_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert settings.local_domains == ("example.test",)
     assert settings.users_file == tmp_path / "var" / "users"
     assert settings.aliases_file == tmp_path / "var" / "aliases"
-    assert settings.listeners == {"http": "tcp:8025:interface=127.0.0.1"}
+    assert settings.listeners == {
+        "http": "tcp:8025:interface=127.0.0.1",
+        "smtp": "tcp:2525:interface=127.0.0.1",
+        "submission": "tcp:2587:interface=127.0.0.1",
+        "submissions": "tcp:2465:interface=127.0.0.1",
+    }
+    assert settings.smtp.trusted_networks == ()
     assert settings.tls.certificate is None and settings.tls.key is None
     assert settings.control_socket == tmp_path / "var" / "run" / "control.sock"
     assert settings.queue_dir == tmp_path / "var" / "queue"

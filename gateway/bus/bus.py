@@ -168,6 +168,11 @@ class MessageBus(Service):
 
     # -- submission ----------------------------------------------------------
 
+    def allocate_qid(self) -> str:
+        """A fresh queue id, for an ingress that names the message before
+        submitting it (SMTP puts it in the Received header)."""
+        return self._new_qid()
+
     def known(self, qid: str) -> bool:
         """True if a message with this queue id is, or was recently, in the queue."""
         return qid in self.messages or any(qid in s for s in self._known.values())

@@ -1,0 +1,659 @@
+"""The ESMTP server protocol (RFC 5321) feeding the message bus.
+
+One :class:`SMTPServerProtocol` per connection; the wire format (command
+parsing, CRLF discipline, DATA termination, Received) lives in pure modules
+beside this one. Commands are handled strictly one at a time: while a reply
+is pending (an asynchronous check, the bus making a message durable), input
+stays buffered, so pipelined commands (RFC 2920) get their replies in order.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from twisted.cred.credentials import UsernamePassword
+from twisted.cred.error import UnauthorizedLogin
+from twisted.cred.portal import Portal
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from gateway.bus.bus import MessageBus
+from gateway.bus.router import Router
+from gateway.config import SMTPSettings
+from gateway.envelope import Address, Envelope, Origin, Recipient
+from gateway.errors import GatewayError
+from gateway.interfaces import IMailUser
+from gateway.smtp import codes
+from gateway.smtp.codes import Reply, reply
+from gateway.smtp.lines import (
+    ChunkReader,
+    CommandBuffer,
+    DataReader,
+    LineError,
+    find_bare_newline,
+)
+from gateway.smtp.parser import (
+    MailFrom,
+    SMTPSyntaxError,
+    parse_command,
+    parse_helo,
+    parse_mail_from,
+    parse_rcpt_to,
+)
+from gateway.smtp.policy import Client, check_recipient, is_trusted, may_send_as
+from gateway.smtp.received import received_header, with_keyword
+
+log = Logger()
+
+KINDS = ("smtp", "submission", "submissions")
+
+
+class ConnectionLimiter:
+    """Counts connections overall and per client IP, across all SMTP listeners."""
+
+    def __init__(self, total: int, per_ip: int) -> None:
+        self.total = total
+        self.per_ip = per_ip
+        self.count = 0
+        self.by_ip: dict[str, int] = {}
+
+    def acquire(self, ip: str) -> bool:
+        if self.count >= self.total or self.by_ip.get(ip, 0) >= self.per_ip:
+            return False
+        self.count += 1
+        self.by_ip[ip] = self.by_ip.get(ip, 0) + 1
+        return True
+
+    def release(self, ip: str) -> None:
+        self.count -= 1
+        left = self.by_ip.get(ip, 1) - 1
+        if left:
+            self.by_ip[ip] = left
+        else:
+            self.by_ip.pop(ip, None)
+
+
+class AuthThrottle:
+    """Failed AUTH attempts per client IP in a sliding window."""
+
+    def __init__(self, clock: IReactorTime, window: float) -> None:
+        self.clock = clock
+        self.window = window
+        self.failures: dict[str, list[float]] = {}
+
+    def count(self, ip: str) -> int:
+        now = self.clock.seconds()
+        recent = [t for t in self.failures.get(ip, []) if now - t < self.window]
+        if recent:
+            self.failures[ip] = recent
+        else:
+            self.failures.pop(ip, None)
+        return len(recent)
+
+    def fail(self, ip: str) -> int:
+        self.failures.setdefault(ip, []).append(self.clock.seconds())
+        return self.count(ip)
+
+
+@dataclass
+class SMTPConfig:
+    """Everything a listener's protocols share."""
+
+    kind: str  # "smtp", "submission" or "submissions"
+    hostname: str
+    settings: SMTPSettings
+    max_message_size: int
+    bus: MessageBus
+    router: Router
+    portal: Portal
+    clock: IReactorTime
+    tls: Any  # a context factory (getContext()), for STARTTLS
+    connections: ConnectionLimiter
+    auth_throttle: AuthThrottle
+    postmaster_domain: str  # RCPT TO:<Postmaster> (RFC 5321 4.5.1) goes here
+    now: Callable[[], float] = time.time
+
+
+@dataclass
+class Transaction:
+    """One mail transaction, MAIL to end of data (RFC 5321 3.3)."""
+
+    mail: MailFrom
+    recipients: list[Recipient] = field(default_factory=list)
+    chunks: list[bytes] = field(default_factory=list)  # BDAT so far
+    size: int = 0
+    chunk_error: Reply | None = None
+
+
+class SMTPServerProtocol(Protocol):
+    def __init__(self, config: SMTPConfig) -> None:
+        self.config = config
+        self.settings = config.settings
+        self.buffer = CommandBuffer(self.settings.max_command_line)
+        self.reader: DataReader | ChunkReader | None = None
+        self.busy = False
+        self.closing = False
+        self.tls = config.kind == "submissions"
+        self.helo: str | None = None
+        self.esmtp = False
+        self.user: Address | None = None
+        self.transaction: Transaction | None = None
+        self.errors = 0
+        self.client_ip = "unknown"
+        self.counted = False
+        self.timer: IDelayedCall | None = None
+        self._auth: Callable[[bytes], Any] | None = None  # waiting for a SASL response line
+        self._chunk_last = False
+
+    # -- connection ----------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        peer: Any = self.transport.getPeer() if self.transport is not None else None
+        self.client_ip = str(getattr(peer, "host", "unknown"))
+        if not self.config.connections.acquire(self.client_ip):
+            log.warn("smtp: refusing {ip}: too many connections", ip=self.client_ip)
+            self._send(codes.TOO_MANY_CONNECTIONS)
+            self._close()
+            return
+        self.counted = True
+        self.trusted = is_trusted(self.client_ip, self.settings.trusted_networks)
+        self._send(reply(220, None, f"{self.config.hostname} ESMTP mailgateway"))
+        self._arm_timer()
+
+    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
+        if self.counted:
+            self.config.connections.release(self.client_ip)
+            self.counted = False
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        self.closing = True
+
+    def _arm_timer(self) -> None:
+        """RFC 5321 4.5.3.2: a timeout per command, a longer one inside DATA."""
+        timeout = (
+            self.settings.data_timeout
+            if self.reader is not None
+            else self.settings.command_timeout
+        )
+        if self.timer is not None and self.timer.active():
+            self.timer.reset(timeout)
+        else:
+            self.timer = self.config.clock.callLater(timeout, self._timed_out)
+
+    def _timed_out(self) -> None:
+        log.info("smtp: {ip} timed out", ip=self.client_ip)
+        self._send(codes.TIMEOUT)
+        self._close()
+
+    def _send(self, answer: Reply) -> None:
+        if self.transport is not None and not self.closing:
+            self.transport.write(answer.encode())
+
+    def _close(self) -> None:
+        self.closing = True
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    # -- input ---------------------------------------------------------------
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.closing:
+            return
+        self._arm_timer()
+        if self.reader is not None and not self.busy:
+            self._feed_reader(data)
+        else:
+            self.buffer.feed(data)
+        self._process()
+
+    def _feed_reader(self, data: bytes) -> None:
+        assert self.reader is not None
+        rest = self.reader.feed(data)
+        if rest is not None:
+            reader, self.reader = self.reader, None
+            self.buffer.feed(rest)
+            self._run(lambda: self._reader_done(reader))
+
+    def _process(self) -> None:
+        while not self.busy and not self.closing:
+            if self.reader is not None:
+                pending = self.buffer.take_rest()
+                if not pending:
+                    return
+                self._feed_reader(pending)
+                continue
+            try:
+                line = self.buffer.next_line()
+            except LineError as e:
+                self._error(e.reply)
+                continue
+            if line is None:
+                return
+            if self._auth is not None:
+                handler, self._auth = self._auth, None
+                self._run(partial(handler, line))
+                continue
+            self._run(partial(self._command, line))
+
+    def _run(self, step: Callable[[], Reply | Deferred[Reply] | None]) -> None:
+        """Run one command; hold further input until its reply is sent."""
+        self.busy = True
+        d: Deferred[Reply | None] = maybeDeferred(step)  # type: ignore[call-overload]
+        d.addErrback(self._internal_error)
+        d.addCallback(self._answered)
+
+    def _answered(self, answer: Reply | None) -> None:
+        self.busy = False
+        if answer is not None:
+            if answer.code >= 500 and answer not in _NOT_COUNTED:
+                self.errors += 1
+            self._send(answer)
+            if answer.code == 221 or answer.code == 421:
+                self._close()
+                return
+            if self.errors >= self.settings.max_errors:
+                log.info("smtp: {ip}: too many errors", ip=self.client_ip)
+                self._send(codes.TOO_MANY_ERRORS)
+                self._close()
+                return
+        if not self.closing:
+            self._process()
+
+    def _internal_error(self, failure: Failure) -> Reply:
+        if failure.check(GatewayError):
+            error = failure.value
+            assert isinstance(error, GatewayError)
+            return codes.from_gateway_error(error)
+        log.failure("smtp: {ip}: command failed", failure, ip=self.client_ip)
+        self.transaction = None
+        return codes.LOCAL_ERROR
+
+    def _error(self, answer: Reply) -> None:
+        self._answered(answer)
+
+    # -- commands ------------------------------------------------------------
+
+    def _command(self, line: bytes) -> Reply | Deferred[Reply] | None:
+        try:
+            command = parse_command(line)
+        except SMTPSyntaxError as e:
+            return e.reply
+        handler = getattr(self, "smtp_" + command.verb, None)
+        if handler is None:
+            return codes.UNRECOGNIZED
+        try:
+            result: Reply | Deferred[Reply] | None = handler(command.argument)
+        except SMTPSyntaxError as e:
+            return e.reply
+        return result
+
+    def smtp_HELO(self, argument: str) -> Reply:
+        return self._hello(argument, esmtp=False)
+
+    def smtp_EHLO(self, argument: str) -> Reply:
+        return self._hello(argument, esmtp=True)
+
+    def _hello(self, argument: str, esmtp: bool) -> Reply:
+        self.helo = parse_helo(argument)
+        self.esmtp = esmtp
+        self.transaction = None  # RFC 5321 4.1.4: EHLO resets like RSET
+        greeting = f"{self.config.hostname} Hello {self.helo} [{self.client_ip}]"
+        if not esmtp:
+            return reply(250, None, greeting)
+        return reply(250, None, greeting, *self._extensions())
+
+    def _extensions(self) -> list[str]:
+        extensions = [
+            "PIPELINING",  # RFC 2920
+            f"SIZE {self.config.max_message_size}",  # RFC 1870
+            "8BITMIME",  # RFC 6152
+            "ENHANCEDSTATUSCODES",  # RFC 2034
+        ]
+        if not self.tls and self.config.tls is not None:
+            extensions.append("STARTTLS")  # RFC 3207
+        if self._auth_allowed():
+            extensions.append("AUTH PLAIN LOGIN")  # RFC 4954
+        extensions += ["DSN", "SMTPUTF8", "CHUNKING"]  # RFC 3461, 6531, 3030
+        return extensions
+
+    def _auth_allowed(self) -> bool:
+        """AUTH only under TLS, or from trusted networks (RFC 4954 4, RFC 8314)."""
+        return self.tls or self.trusted
+
+    def smtp_NOOP(self, argument: str) -> Reply:
+        return codes.OK
+
+    def smtp_HELP(self, argument: str) -> Reply:
+        return codes.HELP
+
+    def smtp_VRFY(self, argument: str) -> Reply:
+        if self.settings.vrfy == "off":
+            return codes.NOT_IMPLEMENTED
+        return codes.VRFY_CANNOT  # RFC 5321 3.5.3: 252, without telling who exists
+
+    def smtp_EXPN(self, argument: str) -> Reply:
+        return codes.NOT_IMPLEMENTED  # RFC 5321 3.5.2: lists are not disclosed
+
+    def smtp_RSET(self, argument: str) -> Reply:
+        self.transaction = None
+        return codes.OK
+
+    def smtp_QUIT(self, argument: str) -> Reply:
+        return codes.BYE
+
+    def smtp_STARTTLS(self, argument: str) -> Reply | None:
+        if argument:
+            return codes.SYNTAX_ARGUMENT
+        if self.tls or self.config.tls is None:
+            return codes.BAD_SEQUENCE if self.tls else codes.NOT_IMPLEMENTED
+        # RFC 3207 4.2 / CVE-2011-0411: nothing the client sent before the
+        # handshake may be executed after it.
+        discarded = self.buffer.take_rest()
+        if discarded:
+            log.warn(
+                "smtp: {ip}: discarded {n} bytes pipelined after STARTTLS",
+                ip=self.client_ip,
+                n=len(discarded),
+            )
+        self._send(codes.READY_TLS)
+        assert self.transport is not None
+        self.transport.startTLS(self.config.tls)  # type: ignore[attr-defined]
+        self.tls = True
+        # RFC 3207 4.2: forget everything learnt before, the client starts over
+        self.helo = None
+        self.esmtp = False
+        self.user = None
+        self.transaction = None
+        return None
+
+    # -- AUTH (RFC 4954) -------------------------------------------------------
+
+    def smtp_AUTH(self, argument: str) -> Reply | Deferred[Reply] | None:
+        if not self.esmtp:
+            return codes.BAD_SEQUENCE
+        if not self._auth_allowed():
+            return codes.ENCRYPTION_REQUIRED
+        if self.user is not None or self.transaction is not None:
+            return codes.BAD_SEQUENCE
+        failures = self.config.auth_throttle.count(self.client_ip)
+        if failures >= self.settings.max_auth_failures:
+            return codes.TOO_MANY_AUTH_FAILURES
+        mechanism, _, initial = argument.partition(" ")
+        mechanism = mechanism.upper()
+        if mechanism == "PLAIN":
+            if initial:
+                return self._auth_plain(initial.encode("ascii", "replace"))
+            self._auth = self._auth_plain
+            return codes.AUTH_CONTINUE
+        if mechanism == "LOGIN":
+            if initial:
+                return self._login_username(initial.encode("ascii", "replace"))
+            self._auth = self._login_username
+            return codes.AUTH_CONTINUE.with_text("VXNlcm5hbWU6")  # "Username:"
+        return codes.AUTH_MECHANISM_UNKNOWN
+
+    def _auth_plain(self, line: bytes) -> Reply | Deferred[Reply]:
+        if line == b"*":
+            return codes.AUTH_CANCELLED
+        try:
+            decoded = base64.b64decode(line, validate=True)
+            _authzid, authcid, password = decoded.split(b"\0")
+        except (binascii.Error, ValueError):
+            return codes.AUTH_BAD_RESPONSE
+        return self._check(authcid, password)
+
+    def _login_username(self, line: bytes) -> Reply:
+        if line == b"*":
+            return codes.AUTH_CANCELLED
+        try:
+            username = base64.b64decode(line, validate=True)
+        except binascii.Error:
+            return codes.AUTH_BAD_RESPONSE
+        self._auth = lambda response: self._login_password(username, response)
+        return codes.AUTH_CONTINUE.with_text("UGFzc3dvcmQ6")  # "Password:"
+
+    def _login_password(self, username: bytes, line: bytes) -> Reply | Deferred[Reply]:
+        if line == b"*":
+            return codes.AUTH_CANCELLED
+        try:
+            password = base64.b64decode(line, validate=True)
+        except binascii.Error:
+            return codes.AUTH_BAD_RESPONSE
+        return self._check(username, password)
+
+    def _check(self, username: bytes, password: bytes) -> Deferred[Reply]:
+        d = self.config.portal.login(UsernamePassword(username, password), None, IMailUser)
+
+        def ok(result: tuple[Any, Any, Callable[[], None]]) -> Reply:
+            self.user = result[1].address
+            log.info("smtp: {ip}: authenticated as {user}", ip=self.client_ip, user=self.user)
+            return codes.AUTH_OK
+
+        def failed(failure: Failure) -> Reply | Deferred[Reply]:
+            failure.trap(UnauthorizedLogin)
+            count = self.config.auth_throttle.fail(self.client_ip)
+            log.info("smtp: {ip}: authentication failed ({n} recent)", ip=self.client_ip, n=count)
+            if count >= self.settings.max_auth_failures:
+                return codes.TOO_MANY_AUTH_FAILURES
+            if count < self.settings.auth_failures_before_delay:
+                return codes.AUTH_FAILED
+            delayed: Deferred[Reply] = Deferred()
+            self.config.clock.callLater(
+                self.settings.auth_failure_delay, delayed.callback, codes.AUTH_FAILED
+            )
+            return delayed
+
+        return d.addCallbacks(ok, failed)
+
+    # -- the mail transaction ------------------------------------------------
+
+    def _may_transact(self) -> Reply | None:
+        if self.helo is None:
+            return codes.BAD_SEQUENCE.with_text("Send HELO/EHLO first")
+        if self.config.kind != "smtp":
+            if not self.tls:
+                return codes.AUTH_REQUIRED.with_text("Must issue a STARTTLS command first")
+            if self.user is None:
+                return codes.AUTH_REQUIRED  # RFC 6409 4.3
+        return None
+
+    def smtp_MAIL(self, argument: str) -> Reply:
+        refused = self._may_transact()
+        if refused is not None:
+            return refused
+        if self.transaction is not None:
+            return codes.BAD_SEQUENCE.with_text("Nested MAIL command")
+        mail = parse_mail_from(argument)
+        if not self.esmtp and _has_parameters(mail):
+            return codes.UNKNOWN_PARAM
+        if mail.size is not None and mail.size > self.config.max_message_size:
+            return codes.MESSAGE_TOO_BIG  # RFC 1870 6.1
+        if mail.sender is not None and mail.sender.utf8 and not mail.smtputf8:
+            return codes.SMTPUTF8_REQUIRED
+        if self.user is not None and not may_send_as(
+            self.config.router, self.user, mail.sender, self.settings.sender_grants
+        ):
+            log.info(
+                "smtp: {ip}: {user} may not send as <{sender}>",
+                ip=self.client_ip,
+                user=self.user,
+                sender=mail.sender,
+            )
+            return codes.SENDER_NOT_OWNED
+        self.transaction = Transaction(mail)
+        return codes.SENDER_OK
+
+    def smtp_RCPT(self, argument: str) -> Reply:
+        transaction = self.transaction
+        if transaction is None:
+            return codes.BAD_SEQUENCE.with_text("Need MAIL before RCPT")
+        if len(transaction.recipients) >= self.settings.max_recipients:
+            return codes.TOO_MANY_RCPTS  # RFC 5321 4.5.3.1.8
+        rcpt = parse_rcpt_to(
+            argument, self.config.postmaster_domain, utf8=transaction.mail.smtputf8
+        )
+        if not self.esmtp and (rcpt.notify is not None or rcpt.orcpt is not None):
+            return codes.UNKNOWN_PARAM
+        client = Client(self.user, self.trusted)
+        refused = check_recipient(self.config.router, rcpt.address, client)
+        if refused is not None:
+            log.info(
+                "smtp: {ip}: refused rcpt <{rcpt}>: {reply}",
+                ip=self.client_ip,
+                rcpt=rcpt.address,
+                reply=refused.encode().decode().strip(),
+            )
+            return refused
+        transaction.recipients.append(Recipient(rcpt.address, rcpt.notify, rcpt.orcpt))
+        return codes.RCPT_OK
+
+    def smtp_DATA(self, argument: str) -> Reply:
+        transaction = self.transaction
+        if argument:
+            return codes.SYNTAX_ARGUMENT
+        if transaction is None:
+            return codes.BAD_SEQUENCE.with_text("Need MAIL command")
+        if transaction.chunks:
+            return codes.BAD_SEQUENCE.with_text("DATA after BDAT")
+        if not transaction.recipients:
+            return codes.NO_VALID_RECIPIENTS
+        self.reader = DataReader(self.config.max_message_size, self.settings.max_text_line)
+        self._arm_timer()
+        return codes.START_DATA
+
+    def smtp_BDAT(self, argument: str) -> Reply | None:
+        """RFC 3030 2: the chunk's bytes follow the command line at once."""
+        parts = argument.split()
+        if not 1 <= len(parts) <= 2 or not parts[0].isdigit() or len(parts[0]) > 12:
+            return codes.SYNTAX_ARGUMENT
+        if len(parts) == 2 and parts[1].upper() != "LAST":
+            return codes.SYNTAX_ARGUMENT
+        self.reader = ChunkReader(int(parts[0]))
+        self._chunk_last = len(parts) == 2
+        self._arm_timer()
+        return None  # the reply comes once the chunk is read
+
+    def _reader_done(self, reader: DataReader | ChunkReader) -> Reply | Deferred[Reply]:
+        self._arm_timer()
+        if isinstance(reader, DataReader):
+            transaction, self.transaction = self.transaction, None
+            assert transaction is not None
+            if reader.error is not None:
+                return reader.error
+            return self._deliver(transaction, reader.content)
+        return self._chunk(reader.chunk)
+
+    def _chunk(self, chunk: bytes) -> Reply | Deferred[Reply]:
+        transaction = self.transaction
+        last = self._chunk_last
+        if transaction is None:
+            return codes.BAD_SEQUENCE.with_text("Need MAIL command")
+        if not transaction.recipients:
+            self.transaction = None
+            return codes.NO_VALID_RECIPIENTS
+        transaction.size += len(chunk)
+        if transaction.size > self.config.max_message_size:
+            transaction.chunk_error = codes.MESSAGE_TOO_BIG
+            transaction.chunks = [b""]
+        elif transaction.chunk_error is None:
+            transaction.chunks.append(chunk)
+        if not last:
+            return reply(250, "2.0.0", f"{len(chunk)} octets received")
+        self.transaction = None
+        if transaction.chunk_error is not None:
+            return transaction.chunk_error
+        content = b"".join(transaction.chunks)
+        if find_bare_newline(content) is not None:
+            return codes.BARE_NEWLINE
+        return self._deliver(transaction, content)
+
+    def _deliver(self, transaction: Transaction, content: bytes) -> Deferred[Reply]:
+        """Queue the message; answer 250 only once the bus says it is durable."""
+        mail = transaction.mail
+        qid = self.config.bus.allocate_qid()
+        tls = self._tls_info()
+        base = "UTF8SMTP" if mail.smtputf8 else "ESMTP" if self.esmtp else "SMTP"
+        protocol = with_keyword(base, tls=self.tls, auth=self.user is not None)
+        recipients = transaction.recipients
+        trace = received_header(
+            helo=self.helo or "unknown",
+            client_ip=self.client_ip,
+            client_name=None,
+            by=self.config.hostname,
+            protocol=base,
+            tls=tls,
+            authenticated=self.user is not None,
+            auth_user=str(self.user) if self.user and self.settings.received_auth else None,
+            qid=qid,
+            recipient=str(recipients[0].address) if len(recipients) == 1 else None,
+            when=self.config.now(),
+        )
+        envelope = Envelope(
+            mail.sender,
+            tuple(recipients),
+            Origin(
+                protocol.lower(),
+                self.client_ip,
+                self.helo,
+                None if self.user is None else str(self.user),
+            ),
+            envid=mail.envid,
+            ret=mail.ret,
+            body=mail.body or "7BIT",
+            smtputf8=mail.smtputf8,
+        )
+        d = self.config.bus.submit(envelope, trace + content, qid)
+
+        def queued(queue_id: str) -> Reply:
+            return reply(250, "2.0.0", f"Ok: queued as {queue_id}")
+
+        def refused(failure: Failure) -> Reply:
+            failure.trap(GatewayError)
+            error = failure.value
+            assert isinstance(error, GatewayError)
+            return codes.from_gateway_error(error)
+
+        return d.addCallbacks(queued, refused)
+
+    def _tls_info(self) -> tuple[str, str] | None:
+        if not self.tls or self.transport is None:
+            return None
+        try:
+            connection = self.transport.getHandle()  # type: ignore[attr-defined]
+            version = connection.get_protocol_version_name()
+            cipher = connection.get_cipher_name()
+        except AttributeError:
+            return None
+        return (str(version), str(cipher)) if version and cipher else None
+
+
+def _has_parameters(mail: MailFrom) -> bool:
+    return any(
+        value not in (None, False)
+        for value in (mail.size, mail.body, mail.ret, mail.envid, mail.smtputf8, mail.auth)
+    )
+
+
+# replies to requests the client may legitimately retry; not protocol errors
+_NOT_COUNTED: frozenset[Reply] = frozenset()
+
+
+class SMTPFactory(Factory):
+    """Builds protocols for one listener (smtp, submission or submissions)."""
+
+    def __init__(self, config: SMTPConfig) -> None:
+        self.config = config
+
+    def buildProtocol(self, addr: Any) -> SMTPServerProtocol:
+        protocol = SMTPServerProtocol(self.config)
+        protocol.factory = self
+        return protocol
