@@ -18,11 +18,15 @@ _MAX_FIELD = 255
 
 # What may stand in a domain/atom position; anything else becomes "_".
 _UNSAFE_DOMAIN = re.compile(r"[^A-Za-z0-9.\-_:\[\]]")
-_UNSAFE_DOMAIN_UTF8 = re.compile(r"[^A-Za-z0-9.\-_:\[\]\x80-\U0010ffff]")
-# Inside a comment: no parentheses, backslash or control characters.
-_UNSAFE_COMMENT = re.compile(r"[()\\\x00-\x1f\x7f]")
-# Inside an angle-bracket path: no brackets, spaces or control characters.
-_UNSAFE_PATH = re.compile(r"[<>\s\x00-\x1f\x7f]")
+# Under UTF8SMTP, non-ASCII letters and digits too (\w), but no C1 controls or
+# Unicode line separators.
+_UNSAFE_DOMAIN_UTF8 = re.compile(r"[^\w.\-:\[\]]")
+# Inside a comment: no parentheses, backslash, ";" (naive parsers take the
+# date from after the last ";") or control characters.
+_UNSAFE_COMMENT = re.compile(r"[();\\\x00-\x1f\x7f]")
+# Inside the FOR path: none of those, nor brackets, quotes or spaces (trace
+# only, so a quoted local part may lose some characters).
+_UNSAFE_PATH = re.compile(r"[<>();\\\"\s\x00-\x1f\x7f]")
 
 # RFC 3848 (ESMTP, LMTP) and RFC 6531 3.7.3 (UTF8SMTP, UTF8LMTP) with their
 # S (TLS) and A (authenticated) suffixes. Plain SMTP (HELO) has no variants.
@@ -39,9 +43,18 @@ def with_keyword(protocol: str, *, tls: bool, auth: bool) -> str:
     return base + ("S" if tls else "") + ("A" if auth else "")
 
 
-def _clean(pattern: re.Pattern[str], text: str, fallback: str) -> str:
-    cleaned = pattern.sub("_", text)[:_MAX_FIELD]
-    return cleaned or fallback
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# C1 controls and the Unicode line/paragraph separators (and BOM).
+_UNSAFE_UNICODE = re.compile(r"[\x80-\x9f\u2028\u2029\ufeff]")
+
+
+def _clean(pattern: re.Pattern[str], text: str, fallback: str, utf8: bool = False) -> str:
+    """Replace what may not appear in this position by "_"; non-ASCII only
+    survives in a UTF8SMTP header (RFC 6532 3.2)."""
+    cleaned = _UNSAFE_UNICODE.sub("_", pattern.sub("_", text))
+    if not utf8:
+        cleaned = _NON_ASCII.sub("_", cleaned)
+    return cleaned[:_MAX_FIELD] or fallback
 
 
 def _tcp_info(client_ip: str) -> str:
@@ -107,9 +120,9 @@ def received_header(
     )
     utf8 = keyword.startswith("UTF8")
     domain_pattern = _UNSAFE_DOMAIN_UTF8 if utf8 else _UNSAFE_DOMAIN
-    helo_text = _clean(domain_pattern, helo, "unknown")
-    name = _clean(domain_pattern, client_name, "unknown") if client_name else "unknown"
-    by_text = _clean(domain_pattern, by, "localhost")
+    helo_text = _clean(domain_pattern, helo, "unknown", utf8)
+    name = _clean(domain_pattern, client_name, "unknown", utf8) if client_name else "unknown"
+    by_text = _clean(domain_pattern, by, "localhost", utf8)
     qid_text = _clean(_UNSAFE_DOMAIN, qid, "unknown")
     date = format_datetime(datetime.fromtimestamp(when, UTC))
 
@@ -119,16 +132,16 @@ def received_header(
         ["by", by_text, "(mailgateway)", "with", keyword, "id", qid_text],
     ]
     if tls is not None:
-        version = _clean(_UNSAFE_COMMENT, tls[0], "unknown").split()
-        cipher = _clean(_UNSAFE_COMMENT, tls[1], "unknown").split()
+        version = _clean(_UNSAFE_COMMENT, tls[0], "unknown", utf8).split()
+        cipher = _clean(_UNSAFE_COMMENT, tls[1], "unknown", utf8).split()
         lines.append(["(using", *version, "with", "cipher", *cipher])
         lines[-1][-1] += ")"
     if auth_user is not None:
-        user = _clean(_UNSAFE_COMMENT, auth_user, "unknown").split() or ["unknown"]
+        user = _clean(_UNSAFE_COMMENT, auth_user, "unknown", utf8).split() or ["unknown"]
         lines.append(["(authenticated", "as", *user])
         lines[-1][-1] += ")"
     if recipient is not None:
-        rcpt = _clean(_UNSAFE_PATH, recipient, "unknown")
+        rcpt = _clean(_UNSAFE_PATH, recipient, "unknown", utf8)
         lines.append(["for", f"<{rcpt}>;", *date.split()])
     else:
         lines[-1][-1] += ";"

@@ -9,6 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from gateway.envelope import Address
+from gateway.errors import UNKNOWN_USER, GatewayError
 from gateway.smtp import codes
 from gateway.smtp.parser import (
     Command,
@@ -419,3 +420,58 @@ def test_mail_and_rcpt_accept_plain_addresses(address: str) -> None:
     rcpt = parse_rcpt_to(f"TO:<{address}>", PM)
     assert mail.sender is not None
     assert str(mail.sender) == str(rcpt.address) == address
+
+
+# --- replies (gateway.smtp.codes) -------------------------------------------
+
+
+def test_reply_encode() -> None:
+    assert codes.OK.encode() == b"250 2.0.0 Ok\r\n"
+    assert codes.START_DATA.encode() == b"354 End data with <CR><LF>.<CR><LF>\r\n"
+    assert codes.AUTH_CONTINUE.encode() == b"334 \r\n"
+    # RFC 2034 4: the status code on every line of a multi-line reply.
+    assert codes.reply(250, "2.0.0", "a", "b", "c").encode() == (
+        b"250-2.0.0 a\r\n250-2.0.0 b\r\n250 2.0.0 c\r\n"
+    )
+    assert codes.reply(250, None, "mx.example", "PIPELINING").encode() == (
+        b"250-mx.example\r\n250 PIPELINING\r\n"
+    )
+
+
+def test_reply_with_text() -> None:
+    r = codes.OK.with_text("Ok: queued as X1", "second")
+    assert (r.code, r.status, r.lines) == (250, "2.0.0", ("Ok: queued as X1", "second"))
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "lines"),
+    [
+        (199, None, ("x",)),
+        (600, None, ("x",)),
+        (250, "5.0.0", ("x",)),
+        (250, "2.0", ("x",)),
+        (250, "2.0.0", ()),
+        (250, "2.0.0", ("a\r\nMAIL FROM:<x>",)),
+        (250, "2.0.0", ("a\n",)),
+    ],
+)
+def test_reply_validation(code: int, status: str | None, lines: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError):
+        codes.Reply(code, status, lines)
+
+
+def test_every_constant_is_consistent() -> None:
+    constants = [v for v in vars(codes).values() if isinstance(v, codes.Reply)]
+    assert len(constants) > 40
+    for r in constants:
+        # RFC 2034 3: an enhanced status on every 2xx/4xx/5xx reply we send.
+        assert (r.status is None) == (300 <= r.code < 400), r
+        assert r.encode().endswith(b"\r\n")
+
+
+def test_from_gateway_error() -> None:
+    assert codes.from_gateway_error(UNKNOWN_USER) == codes.reply(550, "5.1.1", "No such user here")
+    hostile = GatewayError(451, "4.3.0", "line one\r\nline two\n\x00x")
+    r = codes.from_gateway_error(hostile)
+    assert r.lines == ("line one", "line two", " x")
+    assert r.encode() == b"451-4.3.0 line one\r\n451-4.3.0 line two\r\n451 4.3.0  x\r\n"

@@ -126,7 +126,7 @@ def assert_well_formed(raw: bytes) -> None:
     assert all(line.startswith("\t") for line in lines[1:])
     for line in lines:
         assert "\r" not in line and "\n" not in line
-        assert not any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in line)
+        assert not any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in line)
     flat = unfolded(raw)
     assert flat.count("(") == flat.count(")")
     assert flat.count(";") == 1  # only the one before the date
@@ -143,14 +143,19 @@ def assert_well_formed(raw: bytes) -> None:
 def test_any_input_gives_one_well_formed_header(
     helo: str, name: str, user: str, rcpt: str | None
 ) -> None:
-    raw = header(
-        helo=helo,
-        client_name=name or None,
-        auth_user=user,
-        recipient=rcpt,
-        tls=("TLSv1.3", user),
-    )
-    assert_well_formed(raw)
+    for protocol in ("ESMTP", "UTF8SMTP"):
+        raw = header(
+            helo=helo,
+            client_name=name or None,
+            auth_user=user,
+            recipient=rcpt,
+            tls=("TLSv1.3", user),
+            protocol=protocol,
+        )
+        assert_well_formed(raw)
+        text = raw.decode()
+        assert protocol == "UTF8SMTP" or text.isascii()
+        assert not any(c in text for c in "\x85\u2028\u2029")
 
 
 def test_long_helo_folded() -> None:
@@ -166,3 +171,4 @@ def test_utf8_helo_kept_only_with_utf8smtp() -> None:
     raw = header(helo="bücher.example")
     assert raw.isascii()
     assert "from b_cher.example " in unfolded(raw)
+    assert header(auth_user="jörg", recipient="jörg@example.test", tls=("x", "y")).isascii()
