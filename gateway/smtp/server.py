@@ -530,15 +530,18 @@ class SMTPServerProtocol(Protocol):
         self._arm_timer()
         return codes.START_DATA
 
-    def smtp_BDAT(self, argument: str) -> Reply | None:
+    def smtp_BDAT(self, argument: str) -> Reply | Deferred[Reply] | None:
         """RFC 3030 2: the chunk's bytes follow the command line at once."""
         parts = argument.split()
         if not 1 <= len(parts) <= 2 or not parts[0].isdigit() or len(parts[0]) > 12:
             return codes.SYNTAX_ARGUMENT
         if len(parts) == 2 and parts[1].upper() != "LAST":
             return codes.SYNTAX_ARGUMENT
-        self.reader = ChunkReader(int(parts[0]))
+        size = int(parts[0])
         self._chunk_last = len(parts) == 2
+        if size == 0:  # RFC 3030 2: "BDAT 0 LAST" ends a message with no more data
+            return self._chunk(b"")
+        self.reader = ChunkReader(size)
         self._arm_timer()
         return None  # the reply comes once the chunk is read
 

@@ -80,3 +80,17 @@ def test_size_limit_across_chunks(tmp_path: Path) -> None:
     )
     assert replies == ["250 2.1.0", "250 2.1.5", "250 2.0.0", "552 5.3.4"]
     assert s.bus.submitted == []
+
+
+def test_empty_last_chunk(tmp_path: Path) -> None:
+    s = Session(tmp_path)
+    s.ehlo()
+    replies = s.codes(
+        b"MAIL FROM:<a@remote.test>\r\nRCPT TO:<alice@example.test>\r\n"
+        + b"BDAT %d\r\n" % len(MSG)
+        + MSG
+        + b"BDAT 0 LAST\r\nNOOP\r\n"
+    )
+    assert replies == ["250 2.1.0", "250 2.1.5", "250 2.0.0", "250 2.0.0", "250 2.0.0"]
+    ((_env, content, _qid),) = s.bus.submitted
+    assert content.endswith(MSG)

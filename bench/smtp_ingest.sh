@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# SMTP ingest benchmark (issue 3): Postfix's smtp-source, 20 sessions x 5,000
+# messages of 4 KiB, one message per connection and reusing connections (-d),
+# against the gateway and against a private Postfix, both delivering to
+# Maildir, started here, alternating, 3 rounds; prints msgs/s, the medians and
+# the ratio gateway/Postfix. Loopback only; everything it starts is stopped and
+# its temporary directories removed, also on Ctrl-C.
+#
+#   bash bench/smtp_ingest.sh [--rounds N] [--count M] [--postfix-only]
+#                             [--gateway-smtp-config 'TOML lines for [smtp]']
+#
+# Needs root (the private Postfix), Debian's postfix package (see .ci/run) and
+# .venv (make test). Compare figures only within one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+    echo "smtp_ingest: no .venv; run 'make test' first" >&2
+    exit 1
+fi
+for tool in /usr/sbin/postfix /usr/sbin/postqueue /usr/sbin/smtp-source; do
+    if [ ! -x "$tool" ]; then
+        echo "smtp_ingest: $tool missing; install Debian's postfix as .ci/run does" >&2
+        exit 1
+    fi
+done
+if [ "$(id -u)" != 0 ]; then
+    echo "smtp_ingest: must run as root (it starts a private Postfix)" >&2
+    exit 1
+fi
+
+# exec: signals reach the helper, whose finally-blocks stop both servers.
+exec .venv/bin/python bench/smtp_ingest_helper.py "$@"
