@@ -72,7 +72,7 @@ class QueueSettings:
     retry_factor: float = 2.0
     lifetime: float = 5 * 86400.0
     delay_warning: float = 4 * 3600.0
-    max_deliveries: int = 20
+    max_deliveries: int = 100
     segment_size: int = 64 * 1024 * 1024
     history_days: int = 30
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 
@@ -26,6 +27,7 @@ def durable_write(
     *,
     exclusive: bool = False,
     replace: bool = True,
+    sync_directory: Callable[[Path], None] | None = None,
 ) -> None:
     """Write ``chunks`` to ``tmp``, fsync it, rename it to ``final`` and fsync
     ``final``'s directory: a reader sees ``final`` complete or not at all
@@ -37,7 +39,8 @@ def durable_write(
     directory fsync fails, a ``final`` that was a new name (``replace`` false)
     is removed again, so that a retry goes through the full cycle; one that
     replaced a file is left (the old contents are gone). Raises
-    :class:`OSError`.
+    :class:`OSError`. ``sync_directory`` replaces the plain directory fsync
+    (with a :class:`DirectorySyncer`'s, to share it between threads).
     """
     flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
     fd = os.open(tmp, flags, mode)
@@ -56,12 +59,51 @@ def durable_write(
             os.unlink(tmp)
         raise
     try:
-        fsync_directory(final.parent)
+        (sync_directory or fsync_directory)(final.parent)
     except BaseException:
         if not replace:
             with contextlib.suppress(OSError):
                 os.unlink(final)
         raise
+
+
+class DirectorySyncer:
+    """Shares directory fsyncs between threads renaming into the same directory.
+
+    A thread that has renamed a file into a directory calls :meth:`sync`,
+    which returns once an fsync of that directory *started after the rename*
+    has completed. While one fsync runs, the threads that renamed meanwhile
+    wait and are then all covered by a single next fsync: under load, one
+    directory fsync serves many deliveries (group commit), and none returns
+    before its own entry is durable.
+    """
+
+    def __init__(self, fsync: Callable[[Path], None] = fsync_directory) -> None:
+        self._fsync = fsync
+        self._mutex = threading.Lock()
+        self._dirs: dict[Path, _DirState] = {}
+
+    def sync(self, directory: Path) -> None:
+        with self._mutex:
+            state = self._dirs.setdefault(directory, _DirState())
+            state.requested += 1
+            mine = state.requested
+        with state.lock:
+            if state.done >= mine:
+                return  # an fsync that started after our rename has finished
+            with self._mutex:
+                target = state.requested  # every rename counted so far is covered
+            self._fsync(directory)
+            state.done = target
+
+
+class _DirState:
+    __slots__ = ("done", "lock", "requested")
+
+    def __init__(self) -> None:
+        self.requested = 0
+        self.done = 0
+        self.lock = threading.Lock()
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:

@@ -94,7 +94,7 @@ def test_defaults(write: Callable[[str], Path]) -> None:
     assert settings.queue.retry_max == 3600
     assert settings.queue.retry_factor == 2.0
     assert settings.queue.delay_warning == 4 * 3600
-    assert settings.queue.max_deliveries == 20
+    assert settings.queue.max_deliveries == 100
     assert settings.queue.segment_size == 64 * 1024 * 1024
     assert settings.queue.history_days == 30
     assert settings.delivery.max_alias_depth == 10

@@ -275,7 +275,7 @@ class MessageBus(Service):
         self._cached_bytes -= len(self._content_cache.pop(message.qid, b""))
         for segment in message.segments:
             self._refs.get(segment, set()).discard(message.qid)
-        log.info("{qid}: finished, removed from the queue", qid=message.qid)
+        log.debug("{qid}: finished, removed from the queue", qid=message.qid)
         self._collect_garbage()
 
     def _record(self, message: QueuedMessage, events: list[dict[str, Any]]) -> Deferred[None]:
