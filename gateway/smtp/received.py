@@ -106,17 +106,19 @@ def received_header(
     recipient: str | None,
     when: float,
     authenticated: bool = False,
+    encrypted: bool = False,
 ) -> bytes:
     """The complete ``Received:`` header, folded, ending with CRLF.
 
     ``protocol`` is the base keyword: "SMTP" (HELO), "ESMTP" (EHLO) or
     "UTF8SMTP" (EHLO with MAIL ... SMTPUTF8); the S and A suffixes are added
-    from ``tls`` (version, cipher) and ``authenticated`` (or ``auth_user``).
+    from ``encrypted`` (or ``tls``, the version and cipher) and
+    ``authenticated`` (or ``auth_user``).
     ``auth_user`` should be given only when configuration allows showing it. ``recipient`` goes in
     the FOR clause (RFC 5321 4.4: only when there is a single recipient).
     """
     keyword = with_keyword(
-        protocol, tls=tls is not None, auth=authenticated or auth_user is not None
+        protocol, tls=encrypted or tls is not None, auth=authenticated or auth_user is not None
     )
     utf8 = keyword.startswith("UTF8")
     domain_pattern = _UNSAFE_DOMAIN_UTF8 if utf8 else _UNSAFE_DOMAIN

@@ -595,6 +595,7 @@ class SMTPServerProtocol(Protocol):
             protocol=base,
             tls=tls,
             authenticated=self.user is not None,
+            encrypted=self.tls,
             auth_user=str(self.user) if self.user and self.settings.received_auth else None,
             qid=qid,
             recipient=str(recipients[0].address) if len(recipients) == 1 else None,

@@ -154,3 +154,18 @@ def test_data_timeout_is_longer(tmp_path: Path) -> None:
     assert not s.closed
     s.clock.advance(101)
     assert s.closed
+
+
+def test_received_names_the_user_only_when_configured(tmp_path: Path) -> None:
+    from smtp_harness import auth_plain
+
+    for shown in (False, True):
+        s = Session(tmp_path, kind="submissions", received_auth=shown)
+        s.ehlo()
+        s.send(b"AUTH PLAIN " + auth_plain("alice@example.test", "wonderland") + b"\r\n")
+        s.send(b"MAIL FROM:<alice@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n")
+        s.send(BODY + b".\r\n")
+        content = s.bus.submitted[-1][1]
+        head = content.split(b"From: a@remote.test")[0]
+        assert b"with ESMTPSA id" in head
+        assert (b"alice@example.test" in head) is shown
