@@ -149,6 +149,7 @@ class SMTPServerProtocol(Protocol):
         self.transaction: Transaction | None = None
         self.errors = 0
         self.client_ip = "unknown"
+        self.trusted = False
         self.counted = False
         self.timer: IDelayedCall | None = None
         self._auth: Callable[[bytes], Any] | None = None  # waiting for a SASL response line
@@ -254,7 +255,7 @@ class SMTPServerProtocol(Protocol):
     def _answered(self, answer: Reply | None) -> None:
         self.busy = False
         if answer is not None:
-            if answer.code >= 500 and answer not in _NOT_COUNTED:
+            if answer.code >= 500:  # like Postfix's smtpd_hard_error_limit
                 self.errors += 1
             self._send(answer)
             if answer.code == 221 or answer.code == 421:
@@ -645,10 +646,6 @@ def _has_parameters(mail: MailFrom) -> bool:
         value not in (None, False)
         for value in (mail.size, mail.body, mail.ret, mail.envid, mail.smtputf8, mail.auth)
     )
-
-
-# replies to requests the client may legitimately retry; not protocol errors
-_NOT_COUNTED: frozenset[Reply] = frozenset()
 
 
 class SMTPFactory(Factory):
