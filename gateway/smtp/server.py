@@ -149,6 +149,7 @@ class SMTPServerProtocol(Protocol):
         self.transaction: Transaction | None = None
         self.errors = 0
         self.client_ip = "unknown"
+        self._processing = False
         self.trusted = False
         self.counted = False
         self.timer: IDelayedCall | None = None
@@ -225,6 +226,21 @@ class SMTPServerProtocol(Protocol):
             self._run(lambda: self._reader_done(reader))
 
     def _process(self) -> None:
+        """Run buffered commands until one is pending or input runs out.
+
+        Re-entrant calls (a reply given synchronously from inside the loop)
+        return at once and the loop carries on, so thousands of pipelined
+        commands in one packet do not recurse once each.
+        """
+        if self._processing:
+            return
+        self._processing = True
+        try:
+            self._process_loop()
+        finally:
+            self._processing = False
+
+    def _process_loop(self) -> None:
         while not self.busy and not self.closing:
             if self.reader is not None:
                 pending = self.buffer.take_rest()

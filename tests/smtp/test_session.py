@@ -115,3 +115,11 @@ def test_garbage_never_breaks_the_session(tmp_path: Path) -> None:
     s.send(bytes(range(256)) * 20 + b"\r\n")
     assert not s.closed
     assert s.codes(b"\r\nNOOP\r\n")[-1] == "250 2.0.0"
+
+
+def test_thousands_of_pipelined_commands_in_one_packet(tmp_path: Path) -> None:
+    """Synchronous replies must not recurse once per pipelined command."""
+    s = Session(tmp_path)
+    s.ehlo()
+    replies = s.codes(b"NOOP\r\n" * 5000 + b"QUIT\r\n")
+    assert replies == ["250 2.0.0"] * 5000 + ["221 2.0.0"]
