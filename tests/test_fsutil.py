@@ -37,4 +37,3 @@ def test_directory_syncer_shares_fsyncs_and_covers_every_caller(tmp_path: Path) 
     for called, returned in calls:
         # some fsync began after this caller's rename and ended before it returned
         assert any(called <= start and end <= returned for start, end in spans)
-

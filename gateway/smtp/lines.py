@@ -294,13 +294,20 @@ class DataReader:
 
 
 class ChunkReader:
-    """One BDAT chunk (RFC 3030 2): exactly ``size`` octets, binary."""
+    """One BDAT chunk (RFC 3030 2): exactly ``size`` octets, binary.
 
-    def __init__(self, size: int) -> None:
+    With ``keep`` false the octets are counted and dropped: a chunk that
+    would take the message past its size limit must still be read off the
+    wire (RFC 3030 2: the reply follows the chunk), but never held.
+    """
+
+    def __init__(self, size: int, keep: bool = True) -> None:
         if size < 0:
             raise ValueError("chunk size must not be negative")
         self.size = size
+        self.keep = keep
         self._buf = bytearray()
+        self._seen = 0
         self.done = size == 0
 
     @property
@@ -311,8 +318,10 @@ class ChunkReader:
         """Consume chunk octets; None until complete, then the leftover."""
         if self.done:
             return data
-        need = self.size - len(self._buf)
-        self._buf += data[:need]
+        need = self.size - self._seen
+        if self.keep:
+            self._buf += data[:need]
+        self._seen += min(need, len(data))
         if len(data) < need:
             return None
         self.done = True

@@ -155,6 +155,7 @@ class SMTPServerProtocol(Protocol):
         self.timer: IDelayedCall | None = None
         self._auth: Callable[[bytes], Any] | None = None  # waiting for a SASL response line
         self._chunk_last = False
+        self._chunk_size = 0
 
     # -- connection ----------------------------------------------------------
 
@@ -556,9 +557,12 @@ class SMTPServerProtocol(Protocol):
             return codes.SYNTAX_ARGUMENT
         size = int(parts[0])
         self._chunk_last = len(parts) == 2
+        self._chunk_size = size
         if size == 0:  # RFC 3030 2: "BDAT 0 LAST" ends a message with no more data
             return self._chunk(b"")
-        self.reader = ChunkReader(size)
+        # a chunk past the size limit is read off the wire but not kept
+        current = self.transaction.size if self.transaction is not None else 0
+        self.reader = ChunkReader(size, keep=current + size <= self.config.max_message_size)
         self._arm_timer()
         return None  # the reply comes once the chunk is read
 
@@ -580,14 +584,14 @@ class SMTPServerProtocol(Protocol):
         if not transaction.recipients:
             self.transaction = None
             return codes.NO_VALID_RECIPIENTS
-        transaction.size += len(chunk)
+        transaction.size += self._chunk_size
         if transaction.size > self.config.max_message_size:
             transaction.chunk_error = codes.MESSAGE_TOO_BIG
             transaction.chunks = [b""]
         elif transaction.chunk_error is None:
             transaction.chunks.append(chunk)
         if not last:
-            return reply(250, "2.0.0", f"{len(chunk)} octets received")
+            return reply(250, "2.0.0", f"{self._chunk_size} octets received")
         self.transaction = None
         if transaction.chunk_error is not None:
             return transaction.chunk_error

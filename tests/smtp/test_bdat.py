@@ -94,3 +94,21 @@ def test_empty_last_chunk(tmp_path: Path) -> None:
     assert replies == ["250 2.1.0", "250 2.1.5", "250 2.0.0", "250 2.0.0", "250 2.0.0"]
     ((_env, content, _qid),) = s.bus.submitted
     assert content.endswith(MSG)
+
+
+def test_huge_announced_chunk_is_read_but_never_held(tmp_path: Path) -> None:
+    s = Session(tmp_path, max_message_size=1000)
+    s.ehlo()
+    s.send(b"MAIL FROM:<a@remote.test>\r\nRCPT TO:<alice@example.test>\r\n")
+    size = 50 * 1024 * 1024
+    s.transport.clear()
+    s.protocol.dataReceived(b"BDAT %d LAST\r\n" % size)
+    block = b"z" * (1024 * 1024)
+    for _ in range(50):
+        s.protocol.dataReceived(block)
+        reader = s.protocol.reader
+        assert reader is None or len(reader.chunk) == 0  # nothing kept
+    (answer,) = s.lines()
+    assert answer.startswith("552 5.3.4")
+    assert s.codes(b"NOOP\r\n") == ["250 2.0.0"]
+    assert s.bus.submitted == []
