@@ -438,9 +438,8 @@ class MessageBus(Service):
             error = GatewayError(451, "4.3.0", f"Delivery agent {agent.name} failed")
             return [Outcome.from_error(t, error) for t in job.targets]
 
-        d: Deferred[list[Outcome]] = Deferred()
         try:
-            d = agent.deliver(job)  # type: ignore[assignment]
+            d: Deferred[list[Outcome]] = agent.deliver(job)  # type: ignore[assignment]
         except Exception:
             return succeed(broke(Failure()))
         return d.addErrback(broke)
@@ -474,16 +473,13 @@ class MessageBus(Service):
                 status=outcome.status,
                 text=outcome.detail or outcome.text,
             )
-            event: dict[str, Any] = {
-                "ev": str(outcome.result),
-                "rcpt": outcome.target.index,
-                "code": outcome.code,
-                "status": outcome.status,
-                "text": outcome.text,
-                "to": str(outcome.target.address),
-            }
-            if outcome.detail:
-                event["detail"] = outcome.detail
+            event = _event(
+                outcome.target.index,
+                outcome.target.address,
+                GatewayError(outcome.code, outcome.status, outcome.text),
+                outcome.detail,
+            )
+            event["ev"] = str(outcome.result)
             return event
         error = GatewayError(outcome.code, outcome.status, outcome.text)
         target = outcome.target
@@ -503,9 +499,7 @@ class MessageBus(Service):
         """The event for a temporary or permanent failure (expiry applied)."""
         state = message.state
         rcpt_address = str(address)
-        event: dict[str, Any] = {"rcpt": index, "to": rcpt_address, **error.to_json()}
-        if detail:
-            event["detail"] = detail
+        event = _event(index, address, error, detail)
         if error.temporary:
             attempts = state.recipients[index].attempts + 1 if index < len(state.recipients) else 1
             when = self.schedule.next_attempt(now, state.accepted_at, attempts)
@@ -638,6 +632,16 @@ class _Plan:
     events: list[dict[str, Any]] = field(default_factory=list)
     jobs: dict[str, list[Target]] = field(default_factory=dict)
     duplicates: dict[int, list[int]] = field(default_factory=dict)  # first -> the others
+
+
+def _event(
+    index: int, address: Address, error: GatewayError, detail: str | None
+) -> dict[str, Any]:
+    """The fields every outcome event has: recipient, reply code, status, text."""
+    event: dict[str, Any] = {"rcpt": index, "to": str(address), **error.to_json()}
+    if detail:
+        event["detail"] = detail
+    return event
 
 
 def _mailbox_key(route: str | None, address: Address) -> str:
