@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 import warnings
 from typing import Any
 
-from twisted.logger import LogBeginner, Logger, LogLevel, LogPublisher
+from twisted.logger import LogBeginner, Logger, LogLevel, LogPublisher, textFileLogObserver
 
-from gateway.logsetup import apply_log_level
+from gateway.logsetup import BufferedTextObserver, apply_log_level, cheap
 
 
 def test_level_applies_to_the_observers_twistd_installs() -> None:
@@ -21,3 +22,61 @@ def test_level_applies_to_the_observers_twistd_installs() -> None:
     log.warn("loud")
     log.error("louder")
     assert [e["log_level"] for e in seen] == [LogLevel.warn, LogLevel.error]
+
+
+def _classic(event: dict[str, Any]) -> str | None:
+    from twisted.logger import formatEventAsClassicLogText
+
+    return formatEventAsClassicLogText(event)
+
+
+def test_twistds_text_observer_is_replaced_by_the_buffered_one_writing_the_same_lines() -> None:
+    out = io.StringIO()
+    publisher = LogPublisher()
+    beginner = LogBeginner(publisher, io.StringIO(), sys, warnings)
+    apply_log_level("info", beginner)
+    beginner.beginLoggingTo([textFileLogObserver(out)], redirectStandardIO=False)
+    log = Logger(observer=publisher, namespace="gateway.x")
+    events: list[dict[str, Any]] = []
+    publisher.addObserver(events.append)
+    log.info("{qid}: accepted\nsecond line", qid="Q1")
+    assert out.getvalue() == ""  # batched, not written per line
+    log.warn("loud")  # a warning writes everything pending at once
+    assert out.getvalue() == "".join(_classic(e) or "" for e in events)
+    assert "[gateway.x#info] Q1: accepted\n\tsecond line\n" in out.getvalue()
+
+
+def test_buffered_lines_reach_the_file_within_the_interval() -> None:
+    out = io.StringIO()
+    observer = BufferedTextObserver(out, interval=0.01)
+    Logger(observer=observer).info("hello {who}", who="world")
+    for _ in range(500):
+        if out.getvalue():
+            break
+        time.sleep(0.01)
+    assert out.getvalue().endswith(" hello world\n")
+
+
+def test_failures_keep_their_traceback() -> None:
+    out = io.StringIO()
+    observer = BufferedTextObserver(out)
+    try:
+        1 / 0
+    except ZeroDivisionError:
+        Logger(observer=observer).failure("boom")
+    observer.flush()
+    assert "boom" in out.getvalue() and "ZeroDivisionError" in out.getvalue()
+
+
+def test_other_observers_are_kept() -> None:
+    seen: list[dict[str, Any]] = []
+    observer = seen.append
+    assert cheap(observer) is observer  # type: ignore[arg-type]
+
+
+def test_binary_files_get_utf8() -> None:
+    out = io.BytesIO()
+    observer = BufferedTextObserver(out)
+    Logger(observer=observer).info("caf\u00e9")
+    observer.close()
+    assert out.getvalue().endswith(" caf\u00e9\n".encode())
