@@ -98,3 +98,44 @@ class IDeliveryAgent(Interface):
         outcome. An errback means the agent itself broke; the bus then
         defers every target of the job.
         """
+
+
+class MaildropInUse(Exception):
+    """Another POP3 session holds this maildrop (RFC 1939 4, RFC 2449 [IN-USE])."""
+
+
+class IMaildropOpener(Interface):
+    """Opens a user's INBOX for one POP3 session (the store provides it)."""
+
+    def open_maildrop(user: IMailUser) -> Deferred[IMaildrop]:
+        """Lock and snapshot the INBOX of ``user`` (an :class:`IMailUser`).
+
+        RFC 1939 4: the lock is exclusive among POP3 sessions only; IMAP and
+        delivery carry on. Fails with :class:`MaildropInUse` when another
+        POP3 session holds it, :class:`OSError` when the store cannot be
+        read. The snapshot does not change during the session: mail
+        delivered meanwhile shows up in the next one.
+        """
+
+
+class IMaildrop(Interface):
+    """One POP3 session's locked snapshot of an INBOX."""
+
+    messages = Attribute(
+        "Tuple of gateway.store.pop3view.MaildropMessage (uidl, size), in "
+        "message-number order (number = index + 1). size counts octets with "
+        "CRLF line ends, as RFC 1939 LIST and STAT must."
+    )
+
+    def retrieve(index: int) -> Deferred[bytes]:
+        """The message at ``index`` with CRLF line ends, not dot-stuffed."""
+
+    def commit(deleted: frozenset[int], retrieved: frozenset[int]) -> Deferred[None]:
+        """RFC 1939 6 UPDATE state: remove ``deleted`` (indexes) atomically,
+        mark ``retrieved`` as seen, then release the lock. Fails with
+        :class:`OSError` if the removal could not be done (nothing removed
+        then; the lock is released all the same)."""
+
+    def release() -> None:
+        """Release the lock without changing anything (no QUIT, or QUIT
+        before TRANSACTION). Idempotent."""

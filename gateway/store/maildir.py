@@ -28,6 +28,7 @@ from zope.interface import implementer
 
 from gateway.fsutil import DirectorySyncer, atomic_write, durable_write, fsync_directory
 from gateway.interfaces import ILocalStore
+from gateway.store.filenames import crlf_size, to_lf
 
 if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
@@ -142,7 +143,10 @@ def deliver_blocking(
     check_cur: bool = False,
     sync: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write ``b"".join(chunks)`` as ``new/<unique>,S=<size>`` under ``root``.
+    """Write ``b"".join(chunks)`` as ``new/<unique>,S=<size>,W=<vsize>`` under ``root``.
+
+    Line ends are stored as LF, the Maildir convention that Dovecot, mutt
+    and Postfix's ``virtual`` use; readers turn them back into CRLF.
 
     Blocking (run it in a thread). Idempotent: if ``new/`` already holds the
     exact name, returns it and writes nothing. With ``check_cur`` (messages
@@ -155,8 +159,9 @@ def deliver_blocking(
     """
     if not unique or "/" in unique or ":" in unique or "\0" in unique or unique[0] == ".":
         raise ValueError(f"bad Maildir unique name: {unique!r}")
-    size = sum(len(chunk) for chunk in chunks)
-    final = root / "new" / f"{unique},S={size}"  # Maildir++: S= is the size in bytes
+    data = to_lf(b"".join(chunks))
+    # Maildir++ S=: octets on disk; Dovecot's W=: octets with CRLF line ends.
+    final = root / "new" / f"{unique},S={len(data)},W={crlf_size(data)}"
     if os.path.lexists(final):
         return final
     if check_cur:
@@ -167,7 +172,7 @@ def deliver_blocking(
 
     # If new/ cannot be fsynced, the file is taken back: a retry does the full cycle.
     durable_write(
-        root / "tmp" / unique, final, chunks, _FILE_MODE, replace=False, sync_directory=sync
+        root / "tmp" / unique, final, (data,), _FILE_MODE, replace=False, sync_directory=sync
     )
     return final
 

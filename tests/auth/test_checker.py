@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,7 +14,6 @@ from twisted.cred.portal import IRealm
 from twisted.internet import reactor as global_reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorThreads
-from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import Interface
@@ -29,27 +27,9 @@ from gateway.envelope import Address
 from gateway.interfaces import IMailUser
 from gateway.store.maildir import maildir_path
 from gateway.store.users import UserFile
+from tests.syncthreads import SyncPool, SyncReactor
 
 MAIL_DIR = Path("/var/mail-test")
-
-
-class SyncPool:
-    """Runs 'threaded' calls at once, for synchronous tests."""
-
-    def callInThreadWithCallback(
-        self, onResult: Callable[[bool, object], None], f: Callable[..., object], *a: Any
-    ) -> None:
-        try:
-            result = f(*a)
-        except BaseException:
-            onResult(False, Failure())
-        else:
-            onResult(True, result)
-
-
-class SyncReactor:
-    def callFromThread(self, f: Callable[..., object], *a: Any) -> None:
-        f(*a)
 
 
 def write_users(tmp: Path) -> UserFile:

@@ -82,8 +82,8 @@ def test_unique_name_deterministic_and_escaped() -> None:
 
 def test_delivery_lands_in_new_with_size(root: Path) -> None:
     path = deliver_blocking(root, UNIQUE, [b"Received: x\r\n", b"Subject: hi\r\n\r\nbody\r\n"])
-    data = b"Received: x\r\nSubject: hi\r\n\r\nbody\r\n"
-    assert path == root / "new" / f"{UNIQUE},S={len(data)}"
+    data = b"Received: x\nSubject: hi\n\nbody\n"  # stored with LF line ends
+    assert path == root / "new" / f"{UNIQUE},S={len(data)},W={len(data) + 4}"
     assert path.read_bytes() == data
     assert os.listdir(root / "tmp") == []
 
@@ -182,7 +182,7 @@ class MaildirStoreTests(TestCase):
         path = await self.store.deliver(user, b"Subject: x\r\n\r\nhi\r\n", b"X-P: 1\r\n", UNIQUE)
         root = self.mail_dir / "example.test" / "bob"
         assert Path(path).parent == root / "new"
-        assert Path(path).read_bytes() == b"X-P: 1\r\nSubject: x\r\n\r\nhi\r\n"
+        assert Path(path).read_bytes() == b"X-P: 1\nSubject: x\n\nhi\n"
         assert (root / ".Junk" / "maildirfolder").exists()
         again = await self.store.deliver(
             user, b"Subject: x\r\n\r\nhi\r\n", b"X-P: 1\r\n", UNIQUE, check_cur=True

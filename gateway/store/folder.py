@@ -1,0 +1,424 @@
+"""One Maildir folder with its index: what POP3 and IMAP read and change.
+
+All methods block (file system and SQLite) and take the folder's own lock,
+so run them in a thread pool; one folder's lock never blocks another
+folder. Within the process there is one :class:`Folder` per directory
+(:class:`gateway.store.mailstore.MailStore` hands them out), so every
+session of a mailbox sees the same state.
+
+**Sync** (:meth:`Folder.sync`) reconciles the index with the Maildir: files
+that appeared in ``new/`` or ``cur/`` (our delivery, or any other program)
+get the next UIDs in file-name order; files that are gone are expunged;
+names whose flag letters changed update the flags and MODSEQ. It is skipped
+when neither directory's mtime changed since the last sync (a change within
+the last two seconds always rescans, since mtimes are coarse).
+
+**Crash safety**: every change renames or unlinks the file first and then
+records it in the index in one transaction. A crash in between leaves a
+Maildir that the next sync reads back into the same state (the UID belongs
+to the file's base name, which never changes). A missing or damaged index is
+rebuilt from the Maildir, keeping Dovecot's UIDs when a ``dovecot-uidlist``
+is there; only then does UIDVALIDITY change (RFC 9051 2.3.1.1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from twisted.logger import Logger
+
+from gateway.fsutil import atomic_write, durable_write
+from gateway.store.filenames import (
+    BadName,
+    MaildirName,
+    crlf_size,
+    flag_name,
+    flags_to_letters,
+    format_keywords,
+    letters_to_flags,
+    parse_keywords,
+    parse_name,
+)
+from gateway.store.index import INDEX_FILE, FolderIndex, Header, IndexDamaged, Record
+from gateway.store.uidlist import UIDLIST_FILE, parse_uidlist
+
+log = Logger()
+
+KEYWORDS_FILE = "dovecot-keywords"
+# Directory mtimes younger than this are not trusted to mean "no change".
+_SETTLE_NS = 2_000_000_000
+
+
+def _mtime_ns(path: Path) -> int:
+    return os.stat(path).st_mtime_ns
+
+
+class Folder:
+    """A Maildir folder (``cur/ new/ tmp/``) and its index."""
+
+    def __init__(self, directory: Path, clock: Callable[[], float] = time.time) -> None:
+        self.directory = directory
+        self.lock = threading.RLock()
+        self._clock = clock
+        self._index: FolderIndex | None = None
+        self.header = Header(0, 1, 1)
+        self._by_uid: dict[int, Record] = {}
+        self._by_base: dict[str, Record] = {}
+        self._stamps: tuple[int, int] | None = None
+        self._keywords: list[str] = []
+        self._keywords_mtime: int | None = None
+        self.recent: set[int] = set()  # UIDs this process saw first (RFC 9051 2.3.2)
+        self._imported: dict[str, int] = {}  # Dovecot's UIDs while rebuilding
+
+    # -- opening and rebuilding -------------------------------------------
+
+    def _open(self) -> None:
+        if self._index is not None:
+            return
+        for sub in ("cur", "new", "tmp"):
+            (self.directory / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self.directory / INDEX_FILE
+        index: FolderIndex | None = None
+        try:
+            index = FolderIndex(path)
+            header = index.header()
+            records = index.records()
+        except IndexDamaged as e:
+            log.warn(
+                "{folder}: index damaged ({error}); rebuilding from the Maildir",
+                folder=str(self.directory),
+                error=str(e),
+            )
+            if index is not None:
+                index.close()
+            self._set_aside(path)
+            index = FolderIndex(path)
+            header, records = None, []
+        self._index = index
+        if header is None:
+            header = self._initial_header()
+            with index.transaction() as w:
+                w.set_header(header)
+        self.header = header
+        self._by_uid = {r.uid: r for r in records}
+        self._by_base = {r.base: r for r in records}
+
+    def _set_aside(self, path: Path) -> None:
+        stamp = int(self._clock())
+        for suffix in ("", "-wal", "-shm"):
+            old = Path(f"{path}{suffix}")
+            if old.exists():
+                old.rename(Path(f"{path}{suffix}.damaged-{stamp}"))
+
+    def _initial_header(self) -> Header:
+        """A new index: Dovecot's UIDs if it left a uidlist, else fresh ones."""
+        try:
+            text = (self.directory / UIDLIST_FILE).read_text("utf-8", errors="replace")
+        except FileNotFoundError:
+            text = ""
+        imported = parse_uidlist(text) if text else None
+        if imported is not None:
+            self._imported = dict(imported.uids)
+            log.info(
+                "{folder}: UIDs taken over from {file} (UIDVALIDITY {v})",
+                folder=str(self.directory),
+                file=UIDLIST_FILE,
+                v=imported.uidvalidity,
+            )
+            return Header(imported.uidvalidity, imported.uidnext, 1)
+        # A new UIDVALIDITY must differ from any earlier one of this folder:
+        # seconds since the epoch, as Dovecot does, bumped past a set-aside index.
+        return Header(int(self._clock()), 1, 1)
+
+    # -- sync --------------------------------------------------------------
+
+    def sync(self, move_new: bool = False) -> list[int]:
+        """Bring the index up to date with the Maildir; return expunged UIDs.
+
+        With ``move_new``, files in ``new/`` are moved to ``cur/`` (what a
+        reader does once it has seen them; they become \\Recent for it).
+        """
+        with self.lock:
+            self._open()
+            self._load_keywords()
+            stamps = (_mtime_ns(self.directory / "new"), _mtime_ns(self.directory / "cur"))
+            if stamps == self._stamps and not (move_new and self._has_new()):
+                return []
+            return self._rescan(move_new)
+
+    def _has_new(self) -> bool:
+        return any(r.subdir == "new" for r in self._by_uid.values())
+
+    def _list(self) -> dict[str, tuple[str, MaildirName]]:
+        found: dict[str, tuple[str, MaildirName]] = {}
+        for sub in ("cur", "new"):  # cur first: it wins over a stale copy in new/
+            with os.scandir(self.directory / sub) as entries:
+                for entry in entries:
+                    try:
+                        parsed = parse_name(entry.name)
+                    except BadName:
+                        continue
+                    found.setdefault(parsed.base, (sub, parsed))
+        return found
+
+    def _rescan(self, move_new: bool) -> list[int]:
+        assert self._index is not None
+        now_ns = time.time_ns()
+        found = self._list()
+        header = self.header
+        gone: list[int] = []
+        changed: list[Record] = []
+        for record in list(self._by_uid.values()):
+            entry = found.pop(record.base, None)
+            if entry is None:
+                gone.append(record.uid)
+                continue
+            sub, parsed = entry
+            if parsed.name != record.name or sub != record.subdir:
+                if parsed.letters != record.letters:
+                    header.highest_modseq += 1
+                    record.modseq = header.highest_modseq
+                record.name, record.subdir, record.letters = parsed.name, sub, parsed.letters
+                changed.append(record)
+        added = self._new_records(found, header)
+        if move_new:
+            changed.extend(self._move_new(added))
+        with self._index.transaction() as w:
+            if gone:
+                w.remove(gone)
+            for record in added:
+                w.add(record)
+            for record in changed:
+                w.rename(record)
+            w.set_header(header)
+        for uid in gone:
+            record = self._by_uid.pop(uid)
+            self._by_base.pop(record.base, None)
+            self.recent.discard(uid)
+        for record in added:
+            self._by_uid[record.uid] = record
+            self._by_base[record.base] = record
+            self.recent.add(record.uid)
+        self._imported = {}
+        stamps = (_mtime_ns(self.directory / "new"), _mtime_ns(self.directory / "cur"))
+        settled = all(now_ns - stamp > _SETTLE_NS for stamp in stamps)
+        self._stamps = stamps if settled else None
+        return gone
+
+    def _new_records(
+        self, found: dict[str, tuple[str, MaildirName]], header: Header
+    ) -> list[Record]:
+        imported = self._imported
+        taken = set(self._by_uid)
+        # Dovecot's UIDs first (in UID order), then the rest in name order.
+        order = sorted(found, key=lambda base: (imported.get(base, 1 << 62), base))
+        added: list[Record] = []
+        for base in order:
+            sub, parsed = found[base]
+            path = self.directory / sub / parsed.name
+            try:
+                st = os.stat(path)
+                vsize = parsed.vsize
+                if vsize is None or parsed.size != st.st_size:
+                    vsize = crlf_size(path.read_bytes())
+            except FileNotFoundError:
+                continue  # renamed meanwhile: the next sync sees it
+            uid = imported.get(base)
+            if uid is None or uid in taken or uid < 1:
+                uid = header.uidnext
+            taken.add(uid)
+            header.uidnext = max(header.uidnext, uid + 1)
+            header.highest_modseq += 1
+            added.append(
+                Record(
+                    uid,
+                    base,
+                    parsed.name,
+                    sub,
+                    st.st_size,
+                    vsize,
+                    parsed.letters,
+                    header.highest_modseq,
+                    st.st_mtime,
+                )
+            )
+        added.sort(key=lambda r: r.uid)
+        return added
+
+    def _move_new(self, added: Iterable[Record]) -> list[Record]:
+        """Rename ``new/X`` to ``cur/X:2,`` (Maildir: the reader saw it)."""
+        moved: list[Record] = []
+        candidates = [r for r in self._by_uid.values() if r.subdir == "new"]
+        for record in [*candidates, *(r for r in added if r.subdir == "new")]:
+            name = flag_name(record.base, record.letters)
+            try:
+                os.rename(self.directory / "new" / record.name, self.directory / "cur" / name)
+            except FileNotFoundError:
+                continue
+            record.name, record.subdir = name, "cur"
+            moved.append(record)
+        return moved
+
+    # -- reading -----------------------------------------------------------
+
+    def messages(self) -> list[Record]:
+        """The indexed messages in UID order (call :meth:`sync` first)."""
+        with self.lock:
+            return sorted(self._by_uid.values(), key=lambda r: r.uid)
+
+    def flags(self, record: Record) -> frozenset[str]:
+        return letters_to_flags(record.letters, self._keywords)
+
+    @property
+    def keywords(self) -> list[str]:
+        return list(self._keywords)
+
+    def path(self, uid: int) -> Path:
+        with self.lock:
+            record = self._by_uid[uid]
+            return self.directory / record.subdir / record.name
+
+    def read(self, uid: int) -> bytes:
+        """The message as stored. Raises KeyError once it is expunged."""
+        for _attempt in range(3):
+            try:
+                return self.path(uid).read_bytes()
+            except FileNotFoundError:  # renamed by a flag change: look again
+                with self.lock:
+                    self._stamps = None
+                self.sync()
+        raise KeyError(uid)
+
+    # -- changing ----------------------------------------------------------
+
+    def set_flags(
+        self, uids: Iterable[int], change: Callable[[frozenset[str]], frozenset[str]]
+    ) -> dict[int, frozenset[str]]:
+        """Apply ``change`` to the flags of ``uids``; return the new flags."""
+        with self.lock:
+            self._open()
+            assert self._index is not None
+            result: dict[int, frozenset[str]] = {}
+            renamed: list[Record] = []
+            keywords = list(self._keywords)
+            for uid in uids:
+                record = self._by_uid.get(uid)
+                if record is None:
+                    continue
+                wanted = change(self.flags(record))
+                letters = flags_to_letters(wanted, keywords, keep=record.letters)
+                if letters != record.letters or record.subdir != "cur":
+                    name = flag_name(record.base, letters)
+                    try:
+                        os.rename(
+                            self.directory / record.subdir / record.name,
+                            self.directory / "cur" / name,
+                        )
+                    except FileNotFoundError:
+                        continue  # expunged by someone else: the next sync says so
+                    self.header.highest_modseq += 1
+                    record.name, record.subdir, record.letters = name, "cur", letters
+                    record.modseq = self.header.highest_modseq
+                    renamed.append(record)
+                result[uid] = letters_to_flags(letters, keywords)
+            if keywords != self._keywords:
+                self._save_keywords(keywords)
+            with self._index.transaction() as w:
+                for record in renamed:
+                    w.rename(record)
+                w.set_header(self.header)
+            return result
+
+    def expunge(self, uids: Iterable[int]) -> list[int]:
+        """Remove ``uids`` (files first, then the index); return those removed."""
+        with self.lock:
+            self._open()
+            assert self._index is not None
+            removed: list[int] = []
+            for uid in uids:
+                record = self._by_uid.get(uid)
+                if record is None:
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.directory / record.subdir / record.name)
+                removed.append(uid)
+            if removed:
+                with self._index.transaction() as w:
+                    w.remove(removed)
+                    self.header.highest_modseq += 1
+                    w.set_header(self.header)
+                for uid in removed:
+                    record = self._by_uid.pop(uid)
+                    self._by_base.pop(record.base, None)
+                    self.recent.discard(uid)
+            return removed
+
+    def append(self, data: bytes, flags: Iterable[str], idate: float, unique: str) -> int:
+        """Store ``data`` (LF line ends) in ``cur/`` with ``flags``; its new UID.
+
+        Written to ``tmp/``, fsynced and renamed into place (durable before
+        the UID is returned, as IMAP APPEND needs).
+        """
+        with self.lock:
+            self._open()
+            assert self._index is not None
+            keywords = list(self._keywords)
+            letters = flags_to_letters(flags, keywords)
+            if keywords != self._keywords:
+                self._save_keywords(keywords)
+            base = f"{unique},S={len(data)},W={crlf_size(data)}"
+            name = flag_name(base, letters)
+            target = self.directory / "cur" / name
+            durable_write(self.directory / "tmp" / unique, target, [data], 0o600, replace=False)
+            os.utime(target, (idate, idate))
+            header = self.header
+            uid = header.uidnext
+            header.uidnext += 1
+            header.highest_modseq += 1
+            record = Record(
+                uid,
+                base,
+                name,
+                "cur",
+                len(data),
+                crlf_size(data),
+                letters,
+                header.highest_modseq,
+                idate,
+            )
+            with self._index.transaction() as w:
+                w.add(record)
+                w.set_header(header)
+            self._by_uid[uid] = record
+            self._by_base[base] = record
+            return uid
+
+    # -- keywords (Dovecot's dovecot-keywords) -------------------------------
+
+    def _load_keywords(self) -> None:
+        path = self.directory / KEYWORDS_FILE
+        try:
+            mtime = _mtime_ns(path)
+        except FileNotFoundError:
+            self._keywords, self._keywords_mtime = [], None
+            return
+        if mtime != self._keywords_mtime:
+            self._keywords = parse_keywords(path.read_text("utf-8", errors="replace"))
+            self._keywords_mtime = mtime
+
+    def _save_keywords(self, keywords: list[str]) -> None:
+        path = self.directory / KEYWORDS_FILE
+        atomic_write(path, format_keywords(keywords).encode("utf-8"), 0o600)
+        self._keywords = list(keywords)
+        self._keywords_mtime = _mtime_ns(path)
+
+    def close(self) -> None:
+        with self.lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None

@@ -1,0 +1,154 @@
+"""The read side of the store: folders shared by every session, POP3 maildrops.
+
+:class:`MailStore` hands out one :class:`~gateway.store.folder.Folder` per
+directory, so delivery, POP3 and IMAP sessions of a mailbox see one state,
+and runs the blocking folder work in the thread pool. It implements
+:class:`~gateway.interfaces.IMaildropOpener` for POP3.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from gateway.interfaces import IMaildrop, IMaildropOpener, IMailUser, MaildropInUse
+from gateway.store.filenames import LETTER_FLAGS, to_crlf
+from gateway.store.folder import Folder
+from gateway.store.folders import folder_directory
+from gateway.store.maildir import ensure_maildir
+from gateway.store.pop3view import MaildropMessage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from twisted.internet.interfaces import IReactorThreads
+    from twisted.python.threadpool import ThreadPool
+
+log = Logger()
+T = TypeVar("T")
+SEEN = LETTER_FLAGS["S"]
+
+
+def pop3_uidl(uid: int, uidvalidity: int) -> str:
+    """RFC 1939 7 unique-id: Dovecot's default ``%08Xu%08Xv``.
+
+    The same format as Dovecot, so mailboxes taken over with their
+    ``dovecot-uidlist`` keep their UIDLs and clients do not fetch again.
+    """
+    return f"{uid:08X}{uidvalidity:08X}"
+
+
+@implementer(IMaildropOpener)
+class MailStore:
+    """Folders of all users' Maildirs, one object per directory."""
+
+    def __init__(self, reactor: IReactorThreads, pool: ThreadPool) -> None:
+        self._reactor = reactor
+        self._pool = pool
+        self._lock = threading.Lock()
+        self._folders: dict[Path, Folder] = {}
+        self._pop3_locked: set[Path] = set()
+
+    def folder(self, maildir: Path, name: str = "INBOX") -> Folder:
+        directory = folder_directory(maildir, name)
+        with self._lock:
+            folder = self._folders.get(directory)
+            if folder is None:
+                folder = self._folders[directory] = Folder(directory)
+            return folder
+
+    def run(self, work: Callable[..., T], *args: Any) -> Deferred[T]:
+        """``work(*args)`` in the thread pool."""
+        return deferToThreadPool(self._reactor, self._pool, work, *args)
+
+    def close(self) -> None:
+        with self._lock:
+            for folder in self._folders.values():
+                folder.close()
+            self._folders.clear()
+
+    # -- POP3 (IMaildropOpener) --------------------------------------------
+
+    def open_maildrop(self, user: IMailUser) -> Deferred[IMaildrop]:
+        """RFC 1939 4: lock the INBOX for this POP3 session and snapshot it."""
+        maildir: Path = user.maildir
+        with self._lock:
+            if maildir in self._pop3_locked:
+                return fail(MaildropInUse(f"{user.address}: maildrop already locked"))
+            self._pop3_locked.add(maildir)
+
+        def snapshot() -> Maildrop:
+            ensure_maildir(maildir)
+            folder = self.folder(maildir)
+            folder.sync(move_new=True)
+            uidvalidity = folder.header.uidvalidity
+            records = folder.messages()
+            listing = tuple(
+                MaildropMessage(pop3_uidl(r.uid, uidvalidity), r.vsize) for r in records
+            )
+            return Maildrop(self, maildir, folder, [r.uid for r in records], listing)
+
+        def failed(failure: Any) -> Any:
+            self._unlock(maildir)
+            return failure
+
+        return self.run(snapshot).addErrback(failed)
+
+    def _unlock(self, maildir: Path) -> None:
+        with self._lock:
+            self._pop3_locked.discard(maildir)
+
+
+@implementer(IMaildrop)
+class Maildrop:
+    """One POP3 session's snapshot of an INBOX (see IMaildrop)."""
+
+    def __init__(
+        self,
+        store: MailStore,
+        maildir: Path,
+        folder: Folder,
+        uids: list[int],
+        messages: tuple[MaildropMessage, ...],
+    ) -> None:
+        self._store = store
+        self._maildir = maildir
+        self._folder = folder
+        self._uids = uids
+        self.messages = messages
+        self._released = False
+
+    def retrieve(self, index: int) -> Deferred[bytes]:
+        uid = self._uids[index]
+        return self._store.run(lambda: to_crlf(self._folder.read(uid)))
+
+    def commit(self, deleted: frozenset[int], retrieved: frozenset[int]) -> Deferred[None]:
+        """RFC 1939 6: remove ``deleted`` and flag ``retrieved`` \\Seen, then unlock."""
+        folder = self._folder
+        gone = [self._uids[i] for i in sorted(deleted)]
+        seen = [self._uids[i] for i in sorted(retrieved - deleted)]
+
+        def update() -> None:
+            with folder.lock:  # other sessions see all of it or none
+                if seen:
+                    folder.set_flags(seen, lambda flags: flags | {SEEN})
+                folder.expunge(gone)
+
+        d = self._store.run(update)
+        d.addBoth(self._release_passing)
+        return d
+
+    def _release_passing(self, result: T) -> T:
+        self.release()
+        return result
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._store._unlock(self._maildir)
