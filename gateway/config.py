@@ -80,6 +80,10 @@ class QueueSettings:
 @dataclass(frozen=True, slots=True)
 class DeliverySettings:
     max_alias_depth: int = 10
+    # Per-user mailbox quota (None: no limit); the users file may override
+    # it per user (gateway.store.quota).
+    quota_storage: int | None = None
+    quota_messages: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,7 +478,11 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "segment_size": _size,
         "history_days": _integer(1),
     },
-    "delivery": {"max_alias_depth": _integer(1, 100)},
+    "delivery": {
+        "max_alias_depth": _integer(1, 100),
+        "quota_storage": _size,
+        "quota_messages": _integer(1),
+    },
     "limits": {"max_message_size": _size},
     "dns": {"servers": _dns_servers, "timeout": _duration},
     "smtp": {

@@ -8,12 +8,13 @@ relay; RFC 6409 6.1: submission checks the sender).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gateway.bus.router import RouteKind, Router
 from gateway.config import Network
 from gateway.envelope import Address
+from gateway.errors import GatewayError
 from gateway.smtp import codes
 from gateway.smtp.codes import Reply
 
@@ -36,17 +37,30 @@ class Client:
     trusted: bool
 
 
-def check_recipient(router: Router, rcpt: Address, client: Client) -> Reply | None:
+def _never_full(mailbox: Address) -> GatewayError | None:
+    return None
+
+
+def check_recipient(
+    router: Router,
+    rcpt: Address,
+    client: Client,
+    full: Callable[[Address], GatewayError | None] = _never_full,
+) -> Reply | None:
     """None to accept ``rcpt``, else the refusal.
 
     Local addresses are resolved now, so unknown users are refused at RCPT
-    time instead of bounced later (no backscatter). Anything else is relay:
-    only for authenticated or trusted clients.
+    time instead of bounced later (no backscatter), and so is an address
+    whose every mailbox is over quota (``full`` names the error, 452 4.2.2:
+    the client keeps it queued). Anything else is relay: only for
+    authenticated or trusted clients.
     """
     if router.is_local(rcpt):
-        resolution = router.resolve(rcpt)
-        errors = [r.error for r in resolution.routes if r.kind is RouteKind.REJECT]
-        if errors and len(errors) == len(resolution.routes):
+        routes = router.resolve(rcpt).routes
+        errors = [r.error for r in routes if r.kind is RouteKind.REJECT]
+        if not errors:
+            errors = [full(r.address) for r in routes if r.kind is RouteKind.LOCAL]
+        if errors and len(errors) == len(routes) and all(errors):
             first = errors[0]
             assert first is not None
             return codes.from_gateway_error(first)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from twisted.python.threadpool import ThreadPool
 
     from gateway.envelope import Address
+    from gateway.store.quota import QuotaChecker
 
 #: Folders every new Maildir gets (Dovecot's usual special-use set).
 DEFAULT_FOLDERS: tuple[str, ...] = ("Sent", "Drafts", "Junk", "Trash")
@@ -142,6 +143,7 @@ def deliver_blocking(
     chunks: Sequence[bytes],
     check_cur: bool = False,
     sync: Callable[[Path], None] | None = None,
+    admit: Callable[[int], None] | None = None,
 ) -> Path:
     """Write ``b"".join(chunks)`` as ``new/<unique>,S=<size>,W=<vsize>`` under ``root``.
 
@@ -154,7 +156,9 @@ def deliver_blocking(
     have moved and flagged it, ``…:2,S``) and ``new/`` (in case the size
     differs) once each. Otherwise writes ``tmp/<unique>``, fsyncs it, renames
     it into ``new/`` and fsyncs ``new/`` (through ``sync``, a
-    :meth:`DirectorySyncer.sync`, when given). Raises :class:`OSError` on failure,
+    :meth:`DirectorySyncer.sync`, when given). ``admit(size)`` is called
+    before a new file is written and may refuse it by raising (the quota
+    check). Raises :class:`OSError` on failure,
     leaving neither the tmp file nor a file in ``new/``.
     """
     if not unique or "/" in unique or ":" in unique or "\0" in unique or unique[0] == ".":
@@ -170,6 +174,8 @@ def deliver_blocking(
             if found is not None:
                 return found
 
+    if admit is not None:  # only for a message not yet there (quota: may raise)
+        admit(len(data))
     # If new/ cannot be fsynced, the file is taken back: a retry does the full cycle.
     durable_write(
         root / "tmp" / unique, final, (data,), _FILE_MODE, replace=False, sync_directory=sync
@@ -207,9 +213,15 @@ class MaildirStore:
     """
 
     def __init__(
-        self, mail_dir: Path, reactor: IReactorFromThreads, pool: ThreadPool, workers: int = 2
+        self,
+        mail_dir: Path,
+        reactor: IReactorFromThreads,
+        pool: ThreadPool,
+        workers: int = 2,
+        quota: QuotaChecker | None = None,
     ) -> None:
         self.mail_dir = mail_dir
+        self.quota = quota
         self._reactor = reactor
         self._pool = pool
         self._max_workers = workers
@@ -258,7 +270,10 @@ class MaildirStore:
             try:
                 root = maildir_path(self.mail_dir, job.user)
                 ensure_maildir(root)
-                path = deliver_blocking(root, job.unique, job.chunks, job.check_cur, _no_sync)
+                admit = None if self.quota is None else self._admitter(job, root)
+                path = deliver_blocking(
+                    root, job.unique, job.chunks, job.check_cur, _no_sync, admit
+                )
             except Exception:
                 written.append((job, Failure()))
             else:
@@ -283,6 +298,16 @@ class MaildirStore:
             )
             for job, outcome in written
         ]
+
+    def _admitter(self, job: _Delivery, root: Path) -> Callable[[int], None]:
+        quota = self.quota
+        assert quota is not None
+
+        def admit(size: int) -> None:
+            quota.check(str(job.user), root, size)  # raises 452 4.2.2
+            quota.added(root, size)
+
+        return admit
 
     @staticmethod
     def _fire(results: list[tuple[_Delivery, str | Failure]]) -> None:

@@ -13,8 +13,8 @@ from zope.interface.verify import verifyObject
 from gateway.auth.realm import MailUser
 from gateway.envelope import Address
 from gateway.interfaces import IMaildrop, IMaildropOpener, MaildropInUse
-from gateway.store.mailstore import MailStore, pop3_uidl
 from gateway.store.maildir import deliver_blocking, ensure_maildir
+from gateway.store.mailstore import MailStore, pop3_uidl
 from tests.syncthreads import SyncPool, SyncReactor
 
 
