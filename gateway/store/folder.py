@@ -104,6 +104,9 @@ class Folder:
             header = self._initial_header()
             with index.transaction() as w:
                 w.set_header(header)
+        if records:  # repair a header that lags its rows
+            header.uidnext = max(header.uidnext, records[-1].uid + 1)
+            header.highest_modseq = max(header.highest_modseq, max(r.modseq for r in records))
         self.header = header
         self._by_uid = {r.uid: r for r in records}
         self._by_base = {r.base: r for r in records}

@@ -4,7 +4,10 @@ The limit of a user is the configured default (``[delivery] quota_storage``
 and ``quota_messages``) unless the users file gives one in Dovecot's
 passwd-file extra fields, so a Dovecot user list keeps its quotas::
 
-    alice@example.org:{BLF-CRYPT}...::::::userdb_quota_rule=*:storage=1G userdb_quota_rule2=*:messages=5000
+    alice@example.org:{BLF-CRYPT}...::::::userdb_quota_rule=*:storage=1G \
+        userdb_quota_rule2=*:messages=5000
+
+(one line in the file; extra fields are separated by spaces)
 
 (``storage`` takes the size units of our config: ``512K``, ``100M``, ``1G``
 or plain bytes; ``*:ignore`` or ``storage=0`` lifts the limit.)
