@@ -14,7 +14,7 @@ over:
   ingest benchmark, twistd's observer took about a quarter of the reactor
   thread (two lines per message). Lines reach the file within
   ``FLUSH_INTERVAL`` seconds; warnings and errors are written at once, and
-  everything is flushed at exit.
+  from the start of the reactor's shutdown every line is.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
+from twisted.internet.interfaces import IReactorCore
 from twisted.logger import (
     FileLogObserver,
     FilteringLogObserver,
@@ -98,6 +99,9 @@ class BufferedTextObserver:
         self._wake = threading.Event()
         self._closed = False
         self._flusher: threading.Thread | None = None
+        # Set once the process is stopping: every line is written at once
+        # (twistd ends by re-raising SIGTERM, so no exit handler runs).
+        self.immediate = False
 
     def __call__(self, event: LogEvent) -> None:
         line = self.format(event)
@@ -106,7 +110,9 @@ class BufferedTextObserver:
         with self._lock:
             self._pending.append(line)
             self._size += len(line)
-            urgent = self._size >= FLUSH_BYTES or event.get("log_level") in _URGENT
+            urgent = (
+                self.immediate or self._size >= FLUSH_BYTES or event.get("log_level") in _URGENT
+            )
             if self._flusher is None and not urgent:
                 self._start_flusher()
         if urgent:
@@ -137,6 +143,11 @@ class BufferedTextObserver:
             except (OSError, ValueError):
                 pass  # nowhere left to report it; the next batch tries again
 
+    def stopping(self) -> None:
+        """Write what is pending, and from now on every line at once."""
+        self.immediate = True
+        self.flush()
+
     def close(self) -> None:
         self._closed = True
         self._wake.set()
@@ -155,25 +166,44 @@ class BufferedTextObserver:
             self.flush()
 
 
-def cheap(observer: ILogObserver) -> ILogObserver:
-    """A :class:`BufferedTextObserver` for a text-file observer, else itself."""
+def cheap(observer: ILogObserver, reactor: IReactorCore | None = None) -> ILogObserver:
+    """A :class:`BufferedTextObserver` for a text-file observer, else itself.
+
+    With ``reactor``, the buffered observer turns unbuffered when the reactor
+    begins to shut down, so the last lines are never lost.
+    """
     out = getattr(observer, "_outFile", None)
     if type(observer) is FileLogObserver and out is not None:
-        return BufferedTextObserver(out)
+        buffered = BufferedTextObserver(out)
+        if reactor is not None:
+            reactor.addSystemEventTrigger("before", "shutdown", buffered.stopping)
+        return buffered
     return observer
 
 
-def filtered(observers: Iterable[ILogObserver], level: str) -> list[ILogObserver]:
+def filtered(
+    observers: Iterable[ILogObserver], level: str, reactor: IReactorCore | None = None
+) -> list[ILogObserver]:
     predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(level))
-    return [FilteringLogObserver(cheap(o), [predicate]) for o in observers]
+    return [FilteringLogObserver(cheap(o, reactor), [predicate]) for o in observers]
 
 
-def apply_log_level(level: str, beginner: LogBeginner = globalLogBeginner) -> None:
-    """Make the next ``beginLoggingTo`` on ``beginner`` filter at ``level``."""
+def apply_log_level(
+    level: str, beginner: LogBeginner = globalLogBeginner, reactor: IReactorCore | None = None
+) -> None:
+    """Make the next ``beginLoggingTo`` on ``beginner`` filter at ``level``.
+
+    ``reactor`` defaults to the global one (twistd has installed it by then).
+    """
     original = beginner.beginLoggingTo
 
     def begin(observers: Iterable[ILogObserver], *args: Any, **kwargs: Any) -> None:
         beginner.beginLoggingTo = original  # type: ignore[method-assign]
-        original(filtered(observers, level), *args, **kwargs)
+        core = reactor
+        if core is None:
+            from twisted.internet import reactor as installed
+
+            core = installed  # type: ignore[assignment]
+        original(filtered(observers, level, core), *args, **kwargs)
 
     beginner.beginLoggingTo = begin  # type: ignore[method-assign]

@@ -6,6 +6,7 @@ import time
 import warnings
 from typing import Any
 
+from twisted.internet.testing import MemoryReactor
 from twisted.logger import LogBeginner, Logger, LogLevel, LogPublisher, textFileLogObserver
 
 from gateway.logsetup import BufferedTextObserver, apply_log_level, cheap
@@ -15,7 +16,7 @@ def test_level_applies_to_the_observers_twistd_installs() -> None:
     publisher = LogPublisher()
     beginner = LogBeginner(publisher, io.StringIO(), sys, warnings)
     seen: list[dict[str, Any]] = []
-    apply_log_level("warn", beginner)
+    apply_log_level("warn", beginner, MemoryReactor())
     beginner.beginLoggingTo([seen.append], redirectStandardIO=False)
     log = Logger(observer=publisher)
     log.info("quiet")
@@ -34,7 +35,8 @@ def test_twistds_text_observer_is_replaced_by_the_buffered_one_writing_the_same_
     out = io.StringIO()
     publisher = LogPublisher()
     beginner = LogBeginner(publisher, io.StringIO(), sys, warnings)
-    apply_log_level("info", beginner)
+    reactor = MemoryReactor()
+    apply_log_level("info", beginner, reactor)
     beginner.beginLoggingTo([textFileLogObserver(out)], redirectStandardIO=False)
     log = Logger(observer=publisher, namespace="gateway.x")
     events: list[dict[str, Any]] = []
@@ -44,6 +46,11 @@ def test_twistds_text_observer_is_replaced_by_the_buffered_one_writing_the_same_
     log.warn("loud")  # a warning writes everything pending at once
     assert out.getvalue() == "".join(_classic(e) or "" for e in events)
     assert "[gateway.x#info] Q1: accepted\n\tsecond line\n" in out.getvalue()
+    # once the reactor begins to shut down, every line is written at once
+    (trigger,) = reactor.triggers["before"]["shutdown"]
+    trigger[0]()
+    log.info("Server Shut Down.")
+    assert out.getvalue().endswith(" Server Shut Down.\n")
 
 
 def test_buffered_lines_reach_the_file_within_the_interval() -> None:
@@ -61,7 +68,7 @@ def test_failures_keep_their_traceback() -> None:
     out = io.StringIO()
     observer = BufferedTextObserver(out)
     try:
-        1 / 0
+        raise ZeroDivisionError("division by zero")
     except ZeroDivisionError:
         Logger(observer=observer).failure("boom")
     observer.flush()
