@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorThreads
     from twisted.python.threadpool import ThreadPool
 
-__all__ = ["DUMMY_HASH", "PasswordFileChecker"]
+__all__ = ["DUMMY_HASH", "PasswordFileChecker", "lookup"]
 
 log = Logger()
 
@@ -51,6 +51,16 @@ def _verify(stored: str | None, password: bytes) -> bool:
         log.error("cannot verify a stored password: {error}", error=e)
         verify_password(DUMMY_HASH, password)
         return False
+
+
+def lookup(users: IUserDirectory, username: bytes) -> tuple[Address | None, str | None]:
+    """The canonical address and stored ``{SCHEME}hash`` for a login name,
+    (None, None) for a name that is no local user (or no address at all)."""
+    canonical: Address | None = None
+    with contextlib.suppress(UnicodeDecodeError, AddressError):
+        canonical = users.canonical(Address.parse(username.decode()))
+    stored = None if canonical is None else users.password_hash(str(canonical))
+    return canonical, stored
 
 
 @implementer(ICredentialsChecker)
@@ -93,10 +103,7 @@ class PasswordFileChecker:
     def requestAvatarId(self, credentials: IUsernamePassword) -> Deferred[bytes | tuple[()]]:
         from twisted.internet.threads import deferToThreadPool
 
-        canonical: Address | None = None
-        with contextlib.suppress(UnicodeDecodeError, AddressError):
-            canonical = self._users.canonical(Address.parse(credentials.username.decode()))
-        stored = None if canonical is None else self._users.password_hash(str(canonical))
+        canonical, stored = lookup(self._users, credentials.username)
         reactor, pool = self._threads()
         d = deferToThreadPool(reactor, pool, _verify, stored, credentials.password)
 

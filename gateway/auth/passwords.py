@@ -11,7 +11,8 @@ Supported schemes:
   ``doveadm pw`` does; the three variants compute the same hash).
 - ``SHA256``, ``SHA512``: ``base64(sha(password))``.
 - ``SSHA256``, ``SSHA512``: ``base64(sha(password + salt) + salt)``.
-- ``PLAIN`` / ``CLEARTEXT``: the password itself (tests and migration only).
+- ``PLAIN`` / ``CLEARTEXT`` / ``CLEAR``: the password itself (tests,
+  migration, and the challenge-response logins that need it: POP3 APOP).
 
 As in Dovecot, an encoding suffix may follow the scheme name
 (``{SHA256.HEX}``, ``{SSHA512.B64}``); without one, the SHA family is base64,
@@ -38,6 +39,7 @@ __all__ = [
     "SUPPORTED_SCHEMES",
     "MalformedHash",
     "UnsupportedScheme",
+    "cleartext",
     "hash_password",
     "scheme_of",
     "verify_password",
@@ -48,7 +50,7 @@ DEFAULT_SCHEME = "BLF-CRYPT"
 # digest constructor and digest size per SHA-family scheme
 _SHA = {"SHA256": (hashlib.sha256, 32), "SHA512": (hashlib.sha512, 64)}
 _SSHA = {"SSHA256": (hashlib.sha256, 32), "SSHA512": (hashlib.sha512, 64)}
-_PLAIN = frozenset({"PLAIN", "CLEARTEXT"})
+_PLAIN = frozenset({"PLAIN", "CLEARTEXT", "CLEAR"})  # Dovecot's three names
 
 SUPPORTED_SCHEMES = frozenset({"BLF-CRYPT", *_SHA, *_SSHA, *_PLAIN})
 
@@ -154,6 +156,22 @@ def _decode(data: str, encoding: str | None, digest_size: int, salted: bool) -> 
         raise MalformedHash(f"cannot decode stored hash: {e}") from None
 
 
+def cleartext(stored: str) -> bytes | None:
+    """The password itself if ``stored`` keeps it recoverable (``PLAIN``,
+    ``CLEARTEXT``, ``CLEAR``, with any encoding suffix), else None.
+
+    Challenge-response logins such as POP3 APOP (RFC 1939 7) must know the
+    password, not only a hash of it. Raises :class:`MalformedHash` if the
+    stored value cannot be decoded.
+    """
+    scheme, encoding, data = _split(stored)
+    if scheme not in _PLAIN:
+        return None
+    if encoding is None:
+        return data.encode("utf-8", "surrogateescape")
+    return _decode(data, encoding, 0, salted=True)
+
+
 def verify_password(stored: str, password: str | bytes) -> bool:
     """True if ``password`` matches the ``stored`` Dovecot-style hash.
 
@@ -186,10 +204,7 @@ def verify_password(stored: str, password: str | bytes) -> bool:
             raise MalformedHash(f"{scheme} value too short for digest and salt")
         digest, salt = raw_hash[:size], raw_hash[size:]
         return hmac.compare_digest(func(pw + salt).digest(), digest)
-    if scheme in _PLAIN:
-        if encoding is None:
-            plain = data.encode("utf-8", "surrogateescape")
-        else:
-            plain = _decode(data, encoding, 0, salted=True)
+    plain = cleartext(stored)
+    if plain is not None:
         return hmac.compare_digest(plain, pw)
     raise UnsupportedScheme(scheme)

@@ -1,7 +1,8 @@
 """One twisted.cred realm for SMTP AUTH, POP3 and IMAP.
 
 :func:`build_portal` is the single place that wires password checking
-(:class:`gateway.auth.checker.PasswordFileChecker`) to the avatar every
+(:class:`gateway.auth.checker.PasswordFileChecker`, and
+:class:`gateway.auth.apop.APOPChecker` for POP3 APOP) to the avatar every
 protocol gets: an :class:`~gateway.interfaces.IMailUser` naming the user's
 canonical address and Maildir.
 """
@@ -17,6 +18,7 @@ from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm, Portal
 from zope.interface import Interface, implementer
 
+from gateway.auth.apop import APOPChecker
 from gateway.auth.checker import PasswordFileChecker
 from gateway.envelope import Address
 from gateway.interfaces import IMailUser, IUserDirectory
@@ -71,5 +73,8 @@ def build_portal(
     reactor: IReactorThreads | None = None,
     pool: ThreadPool | None = None,
 ) -> Portal:
-    """The portal every protocol logs in through (username + password)."""
-    return Portal(MailRealm(mail_dir), [PasswordFileChecker(users, reactor, pool)])
+    """The portal every protocol logs in through: username + password
+    (:class:`IUsernamePassword`), and POP3 APOP digests
+    (:class:`IUsernameHashedPassword`, cleartext-stored passwords only)."""
+    checkers = [PasswordFileChecker(users, reactor, pool), APOPChecker(users)]
+    return Portal(MailRealm(mail_dir), checkers)

@@ -9,8 +9,6 @@ stays buffered, so pipelined commands (RFC 2920) get their replies in order.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,12 +24,25 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from gateway.auth.sasl import (
+    AuthzidRefused,
+    Challenge,
+    PasswordCredentials,
+    PasswordExchange,
+    SASLCancelled,
+    SASLError,
+    UnknownMechanism,
+)
 from gateway.bus.bus import MessageBus
 from gateway.bus.router import Router
 from gateway.config import SMTPSettings
 from gateway.envelope import Address, Envelope, Origin, Recipient
 from gateway.errors import GatewayError
 from gateway.interfaces import IMailUser
+
+# Shared with the other protocol servers; re-exported for existing importers.
+from gateway.limits import AuthThrottle as AuthThrottle
+from gateway.limits import ConnectionLimiter as ConnectionLimiter
 from gateway.smtp import codes
 from gateway.smtp.codes import Reply, reply
 from gateway.smtp.lines import (
@@ -49,59 +60,13 @@ from gateway.smtp.parser import (
     parse_mail_from,
     parse_rcpt_to,
 )
-from gateway.smtp.policy import Client, check_recipient, is_trusted, may_send_as
+from gateway.smtp.policy import Client, check_recipient, is_trusted, may_send_as, never_full
 from gateway.smtp.received import received_header, with_keyword
+from gateway.starttls import start_tls
 
 log = Logger()
 
 KINDS = ("smtp", "submission", "submissions")
-
-
-class ConnectionLimiter:
-    """Counts connections overall and per client IP, across all SMTP listeners."""
-
-    def __init__(self, total: int, per_ip: int) -> None:
-        self.total = total
-        self.per_ip = per_ip
-        self.count = 0
-        self.by_ip: dict[str, int] = {}
-
-    def acquire(self, ip: str) -> bool:
-        if self.count >= self.total or self.by_ip.get(ip, 0) >= self.per_ip:
-            return False
-        self.count += 1
-        self.by_ip[ip] = self.by_ip.get(ip, 0) + 1
-        return True
-
-    def release(self, ip: str) -> None:
-        self.count -= 1
-        left = self.by_ip.get(ip, 1) - 1
-        if left:
-            self.by_ip[ip] = left
-        else:
-            self.by_ip.pop(ip, None)
-
-
-class AuthThrottle:
-    """Failed AUTH attempts per client IP in a sliding window."""
-
-    def __init__(self, clock: IReactorTime, window: float) -> None:
-        self.clock = clock
-        self.window = window
-        self.failures: dict[str, list[float]] = {}
-
-    def count(self, ip: str) -> int:
-        now = self.clock.seconds()
-        recent = [t for t in self.failures.get(ip, []) if now - t < self.window]
-        if recent:
-            self.failures[ip] = recent
-        else:
-            self.failures.pop(ip, None)
-        return len(recent)
-
-    def fail(self, ip: str) -> int:
-        self.failures.setdefault(ip, []).append(self.clock.seconds())
-        return self.count(ip)
 
 
 @dataclass
@@ -121,6 +86,8 @@ class SMTPConfig:
     auth_throttle: AuthThrottle
     postmaster_domain: str  # RCPT TO:<Postmaster> (RFC 5321 4.5.1) goes here
     now: Callable[[], float] = time.time
+    # The error for a local mailbox with no room left (quota), else None.
+    full: Callable[[Address], GatewayError | None] = never_full
 
 
 @dataclass
@@ -375,16 +342,13 @@ class SMTPServerProtocol(Protocol):
             return codes.BAD_SEQUENCE if self.tls else codes.NOT_IMPLEMENTED
         # RFC 3207 4.2 / CVE-2011-0411: nothing the client sent before the
         # handshake may be executed after it.
-        discarded = self.buffer.take_rest()
-        if discarded:
-            log.warn(
-                "smtp: {ip}: discarded {n} bytes pipelined after STARTTLS",
-                ip=self.client_ip,
-                n=len(discarded),
-            )
-        self._send(codes.READY_TLS)
-        assert self.transport is not None
-        self.transport.startTLS(self.config.tls)  # type: ignore[attr-defined]
+        start_tls(
+            self.transport,
+            self.buffer,
+            self.config.tls,
+            codes.READY_TLS.encode(),
+            f"smtp: {self.client_ip}",
+        )
         self.tls = True
         # RFC 3207 4.2: forget everything learnt before, the client starts over
         self.helo = None
@@ -406,47 +370,29 @@ class SMTPServerProtocol(Protocol):
         if failures >= self.settings.max_auth_failures:
             return codes.TOO_MANY_AUTH_FAILURES
         mechanism, _, initial = argument.partition(" ")
-        mechanism = mechanism.upper()
-        if mechanism == "PLAIN":
-            if initial:
-                return self._auth_plain(initial.encode("ascii", "replace"))
-            self._auth = self._auth_plain
-            return codes.AUTH_CONTINUE
-        if mechanism == "LOGIN":
-            if initial:
-                return self._login_username(initial.encode("ascii", "replace"))
-            self._auth = self._login_username
-            return codes.AUTH_CONTINUE.with_text("VXNlcm5hbWU6")  # "Username:"
-        return codes.AUTH_MECHANISM_UNKNOWN
-
-    def _auth_plain(self, line: bytes) -> Reply | Deferred[Reply]:
-        if line == b"*":
-            return codes.AUTH_CANCELLED
         try:
-            decoded = base64.b64decode(line, validate=True)
-            _authzid, authcid, password = decoded.split(b"\0")
-        except (binascii.Error, ValueError):
-            return codes.AUTH_BAD_RESPONSE
-        return self._check(authcid, password)
+            exchange = PasswordExchange(mechanism)
+        except UnknownMechanism:
+            return codes.AUTH_MECHANISM_UNKNOWN
+        first = initial.encode("ascii", "replace") if initial else None
+        return self._sasl_step(exchange, partial(exchange.start, first))
 
-    def _login_username(self, line: bytes) -> Reply:
-        if line == b"*":
-            return codes.AUTH_CANCELLED
+    def _sasl_step(
+        self, exchange: PasswordExchange, step: Callable[[], Challenge | PasswordCredentials]
+    ) -> Reply | Deferred[Reply]:
+        """One step of a PLAIN/LOGIN exchange (gateway.auth.sasl)."""
         try:
-            username = base64.b64decode(line, validate=True)
-        except binascii.Error:
-            return codes.AUTH_BAD_RESPONSE
-        self._auth = lambda response: self._login_password(username, response)
-        return codes.AUTH_CONTINUE.with_text("UGFzc3dvcmQ6")  # "Password:"
-
-    def _login_password(self, username: bytes, line: bytes) -> Reply | Deferred[Reply]:
-        if line == b"*":
+            result = step()
+        except SASLCancelled:
             return codes.AUTH_CANCELLED
-        try:
-            password = base64.b64decode(line, validate=True)
-        except binascii.Error:
+        except AuthzidRefused:
+            return codes.AUTH_FAILED
+        except SASLError:
             return codes.AUTH_BAD_RESPONSE
-        return self._check(username, password)
+        if isinstance(result, Challenge):
+            self._auth = lambda line: self._sasl_step(exchange, partial(exchange.respond, line))
+            return codes.AUTH_CONTINUE.with_text(result.data.decode("ascii"))
+        return self._check(result.authcid, result.password)
 
     def _check(self, username: bytes, password: bytes) -> Deferred[Reply]:
         d = self.config.portal.login(UsernamePassword(username, password), None, IMailUser)
@@ -522,7 +468,7 @@ class SMTPServerProtocol(Protocol):
         if not self.esmtp and (rcpt.notify is not None or rcpt.orcpt is not None):
             return codes.UNKNOWN_PARAM
         client = Client(self.user, self.trusted)
-        refused = check_recipient(self.config.router, rcpt.address, client)
+        refused = check_recipient(self.config.router, rcpt.address, client, self.config.full)
         if refused is not None:
             log.info(
                 "smtp: {ip}: refused rcpt <{rcpt}>: {reply}",

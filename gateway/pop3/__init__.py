@@ -1,0 +1,1 @@
+"""The POP3 server (RFC 1939 with RFC 2449, RFC 2595 STLS, RFC 5034 AUTH)."""
