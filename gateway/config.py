@@ -33,6 +33,8 @@ KNOWN_LISTENERS: dict[str, str] = {
     "smtp": "SMTP, MX service (STARTTLS offered)",
     "submission": "SMTP submission, STARTTLS and AUTH required (RFC 6409)",
     "submissions": "SMTP submission over implicit TLS, AUTH required (RFC 8314)",
+    "pop3": "POP3 (STLS offered, RFC 2595)",
+    "pop3s": "POP3 over implicit TLS (RFC 8314)",
 }
 
 LOG_LEVELS: Final = ("debug", "info", "warn", "error")
@@ -125,6 +127,22 @@ class SMTPSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class POP3Settings:
+    """The POP3 server's policy and limits (RFC 1939, RFC 2449)."""
+
+    trusted_networks: tuple[Network, ...] = ()  # may log in without TLS
+    max_command_line: int = 255  # RFC 2449 4, incl. CRLF
+    max_connections: int = 500
+    max_connections_per_ip: int = 50
+    max_errors: int = 10  # protocol errors per session before disconnecting
+    autologout: float = 600.0  # RFC 1939 3: at least 10 minutes
+    apop: bool = True  # RFC 1939 7, for users whose password scheme allows it
+    auth_failures_before_delay: int = 3  # per client IP, shared with SMTP AUTH
+    auth_failure_delay: float = 5.0
+    max_auth_failures: int = 10
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     source: Path
     hostname: str
@@ -140,6 +158,7 @@ class Settings:
     limits: LimitSettings
     dns: DNSSettings
     smtp: SMTPSettings = field(default_factory=SMTPSettings)
+    pop3: POP3Settings = field(default_factory=POP3Settings)
 
     @property
     def queue_dir(self) -> Path:
@@ -503,6 +522,18 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "received_auth": _boolean,
         "sender_grants": _grants,
     },
+    "pop3": {
+        "trusted_networks": _network_list,
+        "max_command_line": _integer(255, 1 << 16),
+        "max_connections": _integer(1),
+        "max_connections_per_ip": _integer(1),
+        "max_errors": _integer(1),
+        "autologout": _duration,
+        "apop": _boolean,
+        "auth_failures_before_delay": _integer(1),
+        "auth_failure_delay": _duration,
+        "max_auth_failures": _integer(1),
+    },
 }
 
 
@@ -579,6 +610,7 @@ class _Loader:
             limits=LimitSettings(**values["limits"]),
             dns=DNSSettings(**values["dns"]),
             smtp=SMTPSettings(**values["smtp"]),
+            pop3=POP3Settings(**values["pop3"]),
         )
 
     def check_tls(self, tls: TLSSettings) -> None:

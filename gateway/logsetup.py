@@ -203,7 +203,7 @@ def apply_log_level(
         if core is None:
             from twisted.internet import reactor as installed
 
-            core = installed  # type: ignore[assignment]
+            core = installed
         original(filtered(observers, level, core), *args, **kwargs)
 
     beginner.beginLoggingTo = begin  # type: ignore[method-assign]

@@ -6,6 +6,7 @@ last down, so that every listener and ingress stops before the spool closes.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,16 @@ from gateway.bus.router import RouteKind, Router
 from gateway.bus.spool import Spool, SpoolLocked
 from gateway.config import KNOWN_LISTENERS, Settings
 from gateway.control import ControlFactory
+from gateway.envelope import Address
+from gateway.errors import GatewayError
 from gateway.interfaces import IDeliveryAgent
+from gateway.limits import AuthThrottle, ConnectionLimiter
+from gateway.pop3.server import POP3Config, POP3Factory
 from gateway.smtp import server as smtp_server
 from gateway.store.aliases import AliasFile
-from gateway.store.maildir import MaildirStore
+from gateway.store.maildir import MaildirStore, maildir_path
+from gateway.store.mailstore import MailStore
+from gateway.store.quota import Quota, QuotaChecker, limits_from
 from gateway.store.users import UserFile
 from gateway.tls import CertificatePair, ensure_certificate, server_tls_factory
 from gateway.web import admin_site
@@ -114,6 +121,10 @@ class Gateway(MultiService):
     bus: MessageBus
     portal: Portal
     router: Router
+    quota: QuotaChecker
+    store: MailStore
+    tls: Any  # the reloading server TLS context factory
+    auth_throttle: AuthThrottle
     certificate: CertificatePair
 
 
@@ -140,9 +151,11 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
 
     pool = ThreadPool(minthreads=2, maxthreads=8, name="maildir")
     ThreadPoolService(pool).setServiceParent(root)
+    d = settings.delivery
+    root.quota = QuotaChecker(limits_from(users, Quota(d.quota_storage, d.quota_messages)))
     agents: dict[str, IDeliveryAgent] = {
         RouteKind.LOCAL: LocalDeliveryAgent(
-            MaildirStore(settings.mail_dir, reactor, pool), settings.hostname
+            MaildirStore(settings.mail_dir, reactor, pool, quota=root.quota), settings.hostname
         ),
     }
     q = settings.queue
@@ -169,9 +182,15 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
         ControlFactory(root.bus, settings.limits.max_message_size + 65536),
     ).setServiceParent(root)
 
+    root.store = MailStore(reactor, pool, removed=root.quota.forget)
+    root.tls = server_tls_factory(root.certificate, settings.tls.min_version, reactor.seconds)
+    # One throttle: password guesses count across SMTP AUTH and POP3.
+    root.auth_throttle = AuthThrottle(reactor, settings.smtp.auth_failure_window)
     factories: dict[str, IProtocolFactory] = {"http": admin_site(root.bus)}
     if any(kind in settings.listeners for kind in smtp_server.KINDS):
         factories.update(_smtp_factories(settings, root, reactor))
+    if any(kind in settings.listeners for kind in ("pop3", "pop3s")):
+        factories.update(_pop3_factories(settings, root, reactor))
     for name, description in settings.listeners.items():
         endpoint = endpoints.serverFromString(reactor, description)
         ListenerService(name, KNOWN_LISTENERS[name], endpoint, factories[name]).setServiceParent(
@@ -185,9 +204,9 @@ def _smtp_factories(
 ) -> dict[str, IProtocolFactory]:
     """One factory per SMTP listener; limits and AUTH throttling are shared."""
     smtp = settings.smtp
-    tls = server_tls_factory(root.certificate, settings.tls.min_version, reactor.seconds)
-    limiter = smtp_server.ConnectionLimiter(smtp.max_connections, smtp.max_connections_per_ip)
-    throttle = smtp_server.AuthThrottle(reactor, smtp.auth_failure_window)
+    tls = root.tls
+    limiter = ConnectionLimiter(smtp.max_connections, smtp.max_connections_per_ip)
+    throttle = root.auth_throttle
     factories: dict[str, IProtocolFactory] = {}
     for kind in smtp_server.KINDS:
         factory = smtp_server.SMTPFactory(
@@ -204,11 +223,51 @@ def _smtp_factories(
                 connections=limiter,
                 auth_throttle=throttle,
                 postmaster_domain=settings.local_domains[0],
+                full=partial(_mailbox_full, root.quota, settings.mail_dir),
             )
         )
         # submissions: TLS from the first byte (RFC 8314 3.3)
         factories[kind] = (
             TLSMemoryBIOFactory(tls, False, factory) if kind == "submissions" else factory
+        )
+    return factories
+
+
+def _mailbox_full(quota: QuotaChecker, mail_dir: Path, mailbox: Address) -> GatewayError | None:
+    """RCPT-time quota check of a local mailbox (452 4.2.2 when full)."""
+    return quota.refusal(str(mailbox), maildir_path(mail_dir, mailbox))
+
+
+def _pop3_factories(
+    settings: Settings, root: Gateway, reactor: Any
+) -> dict[str, IProtocolFactory]:
+    """``pop3`` (STLS offered) and ``pop3s`` (implicit TLS); limits shared."""
+    pop3 = settings.pop3
+    limiter = ConnectionLimiter(pop3.max_connections, pop3.max_connections_per_ip)
+    factories: dict[str, IProtocolFactory] = {}
+    for kind in ("pop3", "pop3s"):
+        factory = POP3Factory(
+            POP3Config(
+                hostname=settings.hostname,
+                portal=root.portal,
+                opener=root.store,
+                clock=reactor,
+                connections=limiter,
+                auth_throttle=root.auth_throttle,
+                tls=root.tls,
+                implicit_tls=kind == "pop3s",
+                trusted_networks=pop3.trusted_networks,
+                apop=pop3.apop,
+                max_line=pop3.max_command_line,
+                timeout=pop3.autologout,
+                max_errors=pop3.max_errors,
+                auth_failures_before_delay=pop3.auth_failures_before_delay,
+                auth_failure_delay=pop3.auth_failure_delay,
+                max_auth_failures=pop3.max_auth_failures,
+            )
+        )
+        factories[kind] = (
+            TLSMemoryBIOFactory(root.tls, False, factory) if kind == "pop3s" else factory
         )
     return factories
 

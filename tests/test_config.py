@@ -59,6 +59,8 @@ def test_default_config_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         "smtp": "tcp:2525:interface=127.0.0.1",
         "submission": "tcp:2587:interface=127.0.0.1",
         "submissions": "tcp:2465:interface=127.0.0.1",
+        "pop3": "tcp:1110:interface=127.0.0.1",
+        "pop3s": "tcp:1995:interface=127.0.0.1",
     }
     assert settings.smtp.trusted_networks == ()
     assert settings.tls.certificate is None and settings.tls.key is None

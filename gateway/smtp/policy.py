@@ -37,7 +37,8 @@ class Client:
     trusted: bool
 
 
-def _never_full(mailbox: Address) -> GatewayError | None:
+def never_full(mailbox: Address) -> GatewayError | None:
+    """No quota: every mailbox has room."""
     return None
 
 
@@ -45,7 +46,7 @@ def check_recipient(
     router: Router,
     rcpt: Address,
     client: Client,
-    full: Callable[[Address], GatewayError | None] = _never_full,
+    full: Callable[[Address], GatewayError | None] = never_full,
 ) -> Reply | None:
     """None to accept ``rcpt``, else the refusal.
 

@@ -48,7 +48,15 @@ def pop3_uidl(uid: int, uidvalidity: int) -> str:
 class MailStore:
     """Folders of all users' Maildirs, one object per directory."""
 
-    def __init__(self, reactor: IReactorThreads, pool: ThreadPool) -> None:
+    def __init__(
+        self,
+        reactor: IReactorThreads,
+        pool: ThreadPool,
+        removed: Callable[[Path], None] | None = None,
+    ) -> None:
+        """``removed(maildir)`` is told when messages of a mailbox were
+        deleted (the quota checker forgets its cached usage)."""
+        self.removed = removed
         self._reactor = reactor
         self._pool = pool
         self._lock = threading.Lock()
@@ -138,7 +146,8 @@ class Maildrop:
             with folder.lock:  # other sessions see all of it or none
                 if seen:
                     folder.set_flags(seen, lambda flags: flags | {SEEN})
-                folder.expunge(gone)
+                if folder.expunge(gone) and self._store.removed is not None:
+                    self._store.removed(self._maildir)
 
         d = self._store.run(update)
         d.addBoth(self._release_passing)

@@ -155,6 +155,11 @@ class QuotaChecker:
             if cached is not None:
                 self._cache[maildir] = (cached[0], cached[1] + size, cached[2] + 1)
 
+    def forget(self, maildir: Path) -> None:
+        """Drop the cached usage (mail was removed): the next check scans."""
+        with self._lock:
+            self._cache.pop(maildir, None)
+
     def _usage(self, maildir: Path) -> tuple[int, int]:
         now = self._clock()
         with self._lock:

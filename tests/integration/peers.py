@@ -82,7 +82,8 @@ def toml_string(value: str) -> str:
 
 
 class SMTPDaemon(Daemon):
-    """The gateway with ``smtp``, ``submission`` and ``submissions`` listeners.
+    """The gateway with ``smtp``, ``submission`` and ``submissions`` listeners
+    (and ``pop3``, ``pop3s`` with ``pop3=True``).
 
     ``smtp_config`` is TOML for the body of the ``[smtp]`` section (after
     ``trusted_networks``); ``extra_config`` is appended after it (whole
@@ -96,6 +97,7 @@ class SMTPDaemon(Daemon):
         trusted_networks: tuple[str, ...] = (),
         smtp_config: str = "",
         extra_config: str = "",
+        pop3: bool = False,
     ) -> None:
         self.smtp_port, self.submission_port, self.submissions_port = free_ports(3)
         listeners = (
@@ -103,6 +105,14 @@ class SMTPDaemon(Daemon):
             f'submission = "tcp:{self.submission_port}:interface={LOOPBACK}"\n'
             f'submissions = "tcp:{self.submissions_port}:interface={LOOPBACK}"\n'
         )
+        self.pop3_port: int | None = None
+        self.pop3s_port: int | None = None
+        if pop3:
+            self.pop3_port, self.pop3s_port = free_ports(2)
+            listeners += (
+                f'pop3 = "tcp:{self.pop3_port}:interface={LOOPBACK}"\n'
+                f'pop3s = "tcp:{self.pop3s_port}:interface={LOOPBACK}"\n'
+            )
         networks = ", ".join(toml_string(n) for n in trusted_networks)
         smtp = f"[smtp]\ntrusted_networks = [{networks}]\n{smtp_config}"
         if smtp and not smtp.endswith("\n"):
@@ -111,11 +121,14 @@ class SMTPDaemon(Daemon):
 
     @property
     def ports(self) -> dict[str, int]:
-        return {
+        ports = {
             "smtp": self.smtp_port,
             "submission": self.submission_port,
             "submissions": self.submissions_port,
         }
+        if self.pop3_port is not None and self.pop3s_port is not None:
+            ports.update(pop3=self.pop3_port, pop3s=self.pop3s_port)
+        return ports
 
     @property
     def certificate(self) -> Path:

@@ -105,3 +105,13 @@ def test_a_failed_open_releases_the_lock(store: MailStore, tmp_path: Path) -> No
         result(store.open_maildrop(user))
     with pytest.raises(OSError):  # not MaildropInUse
         result(store.open_maildrop(user))
+
+
+def test_deletions_are_reported_for_the_quota(tmp_path: Path) -> None:
+    told: list[Path] = []
+    store = MailStore(SyncReactor(), SyncPool(), removed=told.append)  # type: ignore[arg-type]
+    user = user_with(tmp_path, b"one\r\n", b"two\r\n")
+    result(result(store.open_maildrop(user)).commit(frozenset(), frozenset({0})))
+    assert told == []
+    result(result(store.open_maildrop(user)).commit(frozenset({1}), frozenset()))
+    assert told == [user.maildir]

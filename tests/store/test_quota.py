@@ -105,3 +105,18 @@ def test_delivery_over_quota_is_refused_but_a_redelivery_is_not(tmp_path: Path) 
     assert not list((tmp_path / "tmp").iterdir())
     # the same message again (a crash before its outcome was recorded): no check
     assert deliver_blocking(tmp_path, "1.a", [b"123456\r\n"], admit=admit) == first
+
+
+def test_forget_makes_the_next_check_scan(tmp_path: Path) -> None:
+    scans: list[int] = []
+
+    def scan(path: Path) -> tuple[int, int]:
+        scans.append(1)
+        return 0, 0
+
+    checker = QuotaChecker(lambda user: Quota(messages=5), Clock(), scan)
+    checker.check("a@x", tmp_path)
+    checker.check("a@x", tmp_path)
+    checker.forget(tmp_path)
+    checker.check("a@x", tmp_path)
+    assert len(scans) == 2
