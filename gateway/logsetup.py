@@ -14,7 +14,7 @@ over:
   ingest benchmark, twistd's observer took about a quarter of the reactor
   thread (two lines per message). Lines reach the file within
   ``FLUSH_INTERVAL`` seconds; warnings and errors are written at once, and
-  from the start of the reactor's shutdown every line is.
+  so is every line during startup and from the start of the shutdown.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import atexit
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import IO, Any
+from typing import IO, Any, cast
 
-from twisted.internet.interfaces import IReactorCore
+from twisted.internet.interfaces import IReactorCore, IReactorTime
 from twisted.logger import (
     FileLogObserver,
     FilteringLogObserver,
@@ -42,6 +42,8 @@ from twisted.python.compat import ioType
 from zope.interface import implementer
 
 FLUSH_INTERVAL = 0.25
+# Lines are written at once for this long after the reactor started.
+STARTUP_GRACE = 2.0
 # A buffer this large is written without waiting for the interval.
 FLUSH_BYTES = 64 * 1024
 _URGENT = frozenset({LogLevel.warn, LogLevel.error, LogLevel.critical})
@@ -87,6 +89,7 @@ class BufferedTextObserver:
         out: IO[Any],
         interval: float = FLUSH_INTERVAL,
         clock: Callable[[float | None], str] | None = None,
+        immediate: bool = False,
     ) -> None:
         self._out = out
         self._binary = ioType(out) is not str
@@ -99,9 +102,10 @@ class BufferedTextObserver:
         self._wake = threading.Event()
         self._closed = False
         self._flusher: threading.Thread | None = None
-        # Set once the process is stopping: every line is written at once
-        # (twistd ends by re-raising SIGTERM, so no exit handler runs).
-        self.immediate = False
+        # While set, every line is written at once: during startup (until
+        # :meth:`buffering`) and once stopping (twistd ends by re-raising
+        # SIGTERM, so no exit handler runs).
+        self.immediate = immediate
 
     def __call__(self, event: LogEvent) -> None:
         line = self.format(event)
@@ -143,6 +147,10 @@ class BufferedTextObserver:
             except (OSError, ValueError):
                 pass  # nowhere left to report it; the next batch tries again
 
+    def buffering(self) -> None:
+        """Startup is over: batch lines from now on."""
+        self.immediate = False
+
     def stopping(self) -> None:
         """Write what is pending, and from now on every line at once."""
         self.immediate = True
@@ -169,13 +177,17 @@ class BufferedTextObserver:
 def cheap(observer: ILogObserver, reactor: IReactorCore | None = None) -> ILogObserver:
     """A :class:`BufferedTextObserver` for a text-file observer, else itself.
 
-    With ``reactor``, the buffered observer turns unbuffered when the reactor
-    begins to shut down, so the last lines are never lost.
+    With ``reactor``, it writes every line at once until ``STARTUP_GRACE``
+    seconds after the reactor started (what an administrator watches) and
+    again from the start of the shutdown, so the last lines are never lost.
     """
     out = getattr(observer, "_outFile", None)
     if type(observer) is FileLogObserver and out is not None:
-        buffered = BufferedTextObserver(out)
+        buffered = BufferedTextObserver(out, immediate=reactor is not None)
         if reactor is not None:
+            reactor.callWhenRunning(
+                cast(IReactorTime, reactor).callLater, STARTUP_GRACE, buffered.buffering
+            )
             reactor.addSystemEventTrigger("before", "shutdown", buffered.stopping)
         return buffered
     return observer

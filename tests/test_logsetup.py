@@ -6,10 +6,10 @@ import time
 import warnings
 from typing import Any
 
-from twisted.internet.testing import MemoryReactor
+from twisted.internet.testing import MemoryReactor, MemoryReactorClock
 from twisted.logger import LogBeginner, Logger, LogLevel, LogPublisher, textFileLogObserver
 
-from gateway.logsetup import BufferedTextObserver, apply_log_level, cheap
+from gateway.logsetup import STARTUP_GRACE, BufferedTextObserver, apply_log_level, cheap
 
 
 def test_level_applies_to_the_observers_twistd_installs() -> None:
@@ -35,14 +35,18 @@ def test_twistds_text_observer_is_replaced_by_the_buffered_one_writing_the_same_
     out = io.StringIO()
     publisher = LogPublisher()
     beginner = LogBeginner(publisher, io.StringIO(), sys, warnings)
-    reactor = MemoryReactor()
+    reactor = MemoryReactorClock()
     apply_log_level("info", beginner, reactor)
     beginner.beginLoggingTo([textFileLogObserver(out)], redirectStandardIO=False)
     log = Logger(observer=publisher, namespace="gateway.x")
     events: list[dict[str, Any]] = []
     publisher.addObserver(events.append)
+    log.info("started")
+    assert out.getvalue().endswith(" started\n")  # startup: written at once
+    reactor.run()
+    reactor.advance(STARTUP_GRACE)  # startup over: batching from now on
     log.info("{qid}: accepted\nsecond line", qid="Q1")
-    assert out.getvalue() == ""  # batched, not written per line
+    assert "Q1" not in out.getvalue()  # batched, not written per line
     log.warn("loud")  # a warning writes everything pending at once
     assert out.getvalue() == "".join(_classic(e) or "" for e in events)
     assert "[gateway.x#info] Q1: accepted\n\tsecond line\n" in out.getvalue()

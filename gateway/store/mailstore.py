@@ -38,10 +38,11 @@ SEEN = LETTER_FLAGS["S"]
 def pop3_uidl(uid: int, uidvalidity: int) -> str:
     """RFC 1939 7 unique-id: Dovecot's default ``%08Xu%08Xv``.
 
-    The same format as Dovecot, so mailboxes taken over with their
-    ``dovecot-uidlist`` keep their UIDLs and clients do not fetch again.
+    The same text as Dovecot 2.3 sends (lower-case hex, as observed on the
+    wire), so mailboxes taken over with their ``dovecot-uidlist`` keep their
+    UIDLs and POP3 clients that leave mail on the server do not fetch again.
     """
-    return f"{uid:08X}{uidvalidity:08X}"
+    return f"{uid:08x}{uidvalidity:08x}"
 
 
 @implementer(IMaildropOpener)

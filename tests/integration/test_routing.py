@@ -132,7 +132,7 @@ def test_alias_chain_delivers_once(shared: Daemon) -> None:
     assert f"to=<{ALICE}> 250 2.0.0" in delivered, out
     assert event_lines(out, "expanded"), out
     (copy,) = copies(daemon, ALICE, mid)
-    assert f"Delivered-To: {ALICE}\r\n".encode() in copy
+    assert f"Delivered-To: {ALICE}\n".encode() in copy
 
 
 def test_alias_fanout_delivers_to_each(shared: Daemon) -> None:
@@ -142,7 +142,7 @@ def test_alias_fanout_delivers_to_each(shared: Daemon) -> None:
     assert len(event_lines(out, "delivered")) == 2, out
     for user in (BOB, CAROL):
         (copy,) = copies(daemon, user, mid)
-        assert f"Delivered-To: {user}\r\n".encode() in copy
+        assert f"Delivered-To: {user}\n".encode() in copy
 
 
 def test_alias_loop_fails_with_5_4_6(shared: Daemon) -> None:

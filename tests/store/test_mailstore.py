@@ -56,7 +56,7 @@ def test_snapshot_sizes_are_crlf_octets_and_uidls_dovecot_style(
         (pop3_uidl(1, uidvalidity), 22),
         (pop3_uidl(2, uidvalidity), 3),
     ]
-    assert pop3_uidl(1, 0x65A0B1C2) == "0000000165A0B1C2"
+    assert pop3_uidl(1, 0x65A0B1C2) == "0000000165a0b1c2"
     assert result(drop.retrieve(0)) == b"Subject: one\r\n\r\nbody\r\n"
     assert os.listdir(user.maildir / "new") == []  # seen: moved to cur/
 
