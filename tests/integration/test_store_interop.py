@@ -16,8 +16,8 @@ Maildirs as it normally would (``dovecot-uidlist``, ``dovecot.index*``).
 from __future__ import annotations
 
 import imaplib
-import poplib
 import os
+import poplib
 import re
 from collections.abc import Iterator
 from pathlib import Path
