@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from twisted.internet.interfaces import IReactorTime
 
-__all__ = ["AuthThrottle", "ConnectionLimiter"]
+__all__ = ["AuthThrottle", "ConnectionLimiter", "no_delay"]
 
 
 class ConnectionLimiter:
@@ -60,3 +60,18 @@ class AuthThrottle:
     def fail(self, ip: str) -> int:
         self.failures.setdefault(ip, []).append(self.clock.seconds())
         return self.count(ip)
+
+
+def no_delay(transport: object) -> None:
+    """Turn off Nagle's algorithm on a TCP transport (also under TLS).
+
+    A request/response protocol answers each command with one write; with
+    Nagle's algorithm the tail of a large answer can wait for the client's
+    delayed ACK (40 ms on Linux). Anything that is not TCP is left alone.
+    """
+    while transport is not None:
+        set_no_delay = getattr(transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            set_no_delay(True)
+            return
+        transport = getattr(transport, "transport", None)  # TLSMemoryBIOProtocol

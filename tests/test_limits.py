@@ -31,3 +31,28 @@ def test_auth_throttle_window() -> None:
     assert throttle.count("a") == 1
     clock.advance(5)
     assert throttle.count("a") == 0 and throttle.failures == {}
+
+
+class _TCP:
+    def __init__(self) -> None:
+        self.no_delay: bool | None = None
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        self.no_delay = enabled
+
+
+class _TLSWrapper:
+    def __init__(self, transport: object) -> None:
+        self.transport = transport
+
+
+def test_no_delay_reaches_tcp_through_a_tls_wrapper() -> None:
+    from gateway.limits import no_delay
+
+    tcp = _TCP()
+    no_delay(_TLSWrapper(tcp))
+    assert tcp.no_delay is True
+    plain = _TCP()
+    no_delay(plain)
+    assert plain.no_delay is True
+    no_delay(object())  # not TCP (a unix socket, a test transport): left alone

@@ -45,7 +45,7 @@ from gateway.auth.sasl import (
 )
 from gateway.config import Network
 from gateway.interfaces import IMaildrop, IMaildropOpener, IMailUser, MaildropInUse
-from gateway.limits import AuthThrottle, ConnectionLimiter
+from gateway.limits import AuthThrottle, ConnectionLimiter, no_delay
 from gateway.pop3 import replies
 from gateway.pop3.content import multiline, top
 from gateway.pop3.parser import Command, POP3SyntaxError, parse_command
@@ -197,6 +197,7 @@ class POP3ServerProtocol(Protocol):
             self._close()
             return
         self.counted = True
+        no_delay(self.transport)
         self.trusted = is_trusted(self.client_ip, self.config.trusted_networks)
         greeting = f"{self.config.hostname} POP3 mailgateway ready"
         if self.config.apop:

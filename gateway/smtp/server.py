@@ -43,6 +43,7 @@ from gateway.interfaces import IMailUser
 # Shared with the other protocol servers; re-exported for existing importers.
 from gateway.limits import AuthThrottle as AuthThrottle
 from gateway.limits import ConnectionLimiter as ConnectionLimiter
+from gateway.limits import no_delay
 from gateway.smtp import codes
 from gateway.smtp.codes import Reply, reply
 from gateway.smtp.lines import (
@@ -135,6 +136,7 @@ class SMTPServerProtocol(Protocol):
             self._close()
             return
         self.counted = True
+        no_delay(self.transport)
         self.trusted = is_trusted(self.client_ip, self.settings.trusted_networks)
         self._send(reply(220, None, f"{self.config.hostname} ESMTP mailgateway"))
         self._arm_timer()

@@ -297,6 +297,22 @@ class Folder:
                 self.sync()
         raise KeyError(uid)
 
+    def read_nowait(self, uid: int) -> bytes | None:
+        """The message, read without taking the folder lock; None if it is
+        not where the index last saw it (then :meth:`read` in a thread).
+
+        For the reactor thread: a dict lookup and one file read, never a
+        wait behind a sync of this folder.
+        """
+        record = self._by_uid.get(uid)
+        if record is None:
+            return None
+        try:
+            with open(self.directory / record.subdir / record.name, "rb") as f:
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
     # -- changing ----------------------------------------------------------
 
     def set_flags(
