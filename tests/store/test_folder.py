@@ -119,8 +119,8 @@ def test_unchanged_directories_are_not_listed_again(tmp_path: Path) -> None:
 def test_a_restart_does_not_read_indexed_files_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for n in range(50):
-        drop(tmp_path, f"{n:03}.m", b"no size in the name\n")
+    for n in range(10_000):  # the issue's 10,000-message folder
+        drop(tmp_path, f"{n:05}.m", b"no size in the name\n")
     folder = Folder(tmp_path)
     folder.sync()
     folder.close()
@@ -131,7 +131,7 @@ def test_a_restart_does_not_read_indexed_files_again(
     monkeypatch.setattr(folder_module, "crlf_size", no_reading)
     again = Folder(tmp_path)
     again.sync()
-    assert len(again.messages()) == 50
+    assert len(again.messages()) == 10_000
     assert {r.vsize for r in again.messages()} == {21}
 
 
@@ -220,3 +220,43 @@ def test_expunge_removes_files_then_index_rows(tmp_path: Path) -> None:
     again = Folder(tmp_path)
     again.sync()
     assert [r.uid for r in again.messages()] == [2]
+
+
+def test_readers_never_see_half_written_mail_while_delivery_runs(tmp_path: Path) -> None:
+    """Delivery (tmp/ then rename) in one thread, sync + read + flag changes
+    in another, as a POP3 or IMAP session does: every message read is whole,
+    UIDs only grow, and each message keeps its UID."""
+    import threading
+
+    from gateway.store.maildir import deliver_blocking, ensure_maildir
+
+    ensure_maildir(tmp_path)
+    bodies = {
+        n: b"Subject: %d\r\n\r\n" % n + b"x" * (n * 37 % 5000) + b"\r\nend\r\n" for n in range(300)
+    }
+    done = threading.Event()
+
+    def deliver() -> None:
+        for n, body in bodies.items():
+            deliver_blocking(tmp_path, f"{1_700_000_000 + n}.M0Q{n}R0.host", [body])
+        done.set()
+
+    thread = threading.Thread(target=deliver)
+    thread.start()
+    folder = Folder(tmp_path)
+    seen: dict[int, str] = {}
+    while True:
+        finished = done.is_set()
+        folder.sync(move_new=True)
+        for record in folder.messages():
+            assert seen.setdefault(record.uid, record.base) == record.base
+            data = folder.read(record.uid)
+            number = int(data.split(b"\n", 1)[0].split()[1])
+            assert data == bodies[number].replace(b"\r\n", b"\n"), f"message {number} not whole"
+        if folder.messages():
+            folder.set_flags([folder.messages()[-1].uid], lambda f: f | {"\\Seen"})
+        if finished:
+            break
+    thread.join()
+    assert len(folder.messages()) == 300
+    assert sorted(seen) == list(range(1, 301))
