@@ -15,6 +15,13 @@ if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
 
     from gateway.envelope import Address, Envelope
+    from gateway.store.imapview import (
+        Changes,
+        CopyResult,
+        FolderInfo,
+        FolderStatus,
+        MessageInfo,
+    )
 
 
 class IMessageBus(Interface):
@@ -139,3 +146,118 @@ class IMaildrop(Interface):
     def release() -> None:
         """Release the lock without changing anything (no QUIT, or QUIT
         before TRANSACTION). Idempotent."""
+
+
+class IMailAccount(Interface):
+    """One IMAP session's view of a user's folders (the store provides it).
+
+    Every method that touches the disk returns a Deferred (the work runs in
+    a thread pool); errors a client caused fail with
+    :class:`gateway.store.imapview.FolderError` (a NO with its response
+    code), anything else with the original exception (NO [SERVERBUG] or
+    [UNAVAILABLE]). Names are Unicode with ``.`` as hierarchy separator;
+    ``INBOX`` is case-insensitive.
+    """
+
+    def list_folders() -> Deferred[list[FolderInfo]]:
+        """Every folder as :class:`gateway.store.imapview.FolderInfo`,
+        INBOX first (LIST/LSUB filter them by pattern)."""
+
+    def create(name: str) -> Deferred[None]:
+        """RFC 3501 6.3.3 (missing parents are created too)."""
+
+    def delete(name: str) -> Deferred[None]:
+        """RFC 3501 6.3.4 (INBOX cannot be deleted; a folder with children
+        becomes \\Noselect)."""
+
+    def rename(old: str, new: str) -> Deferred[None]:
+        """RFC 3501 6.3.5, children move along; renaming INBOX moves its
+        messages into a new folder and leaves INBOX empty."""
+
+    def subscribe(name: str, subscribed: bool) -> Deferred[None]:
+        """RFC 3501 6.3.6 / 6.3.7."""
+
+    def status(name: str) -> Deferred[FolderStatus]:
+        """:class:`gateway.store.imapview.FolderStatus` of ``name``."""
+
+    def append(
+        name: str, data: bytes, flags: frozenset[str], date: float | None
+    ) -> Deferred[CopyResult]:
+        """RFC 3501 6.3.11: store ``data`` (CRLF line ends as sent) in
+        ``name``; :class:`gateway.store.imapview.CopyResult` with the new
+        UID (RFC 4315 APPENDUID). FolderError code TRYCREATE if ``name``
+        does not exist."""
+
+    def select(name: str, readonly: bool) -> Deferred[ISelectedFolder]:
+        """RFC 3501 6.3.1 / 6.3.2: open ``name`` for this session."""
+
+
+class ISelectedFolder(Interface):
+    """One session's open folder: its own message sequence numbers.
+
+    ``messages`` is this session's snapshot (index + 1 = sequence number).
+    It changes only when the session calls :meth:`changes` and applies the
+    result, so sequence numbers stay in step with what the client was told
+    (RFC 3501 5.5, 7.4.1).
+    """
+
+    name = Attribute("The folder's Unicode name.")
+    readonly = Attribute("Selected with EXAMINE.")
+    uidvalidity = Attribute("int")
+    uidnext = Attribute("int (at the time of the last changes() call)")
+    highest_modseq = Attribute("int (RFC 7162)")
+    keywords = Attribute("list of keywords defined in the folder (FLAGS response)")
+    messages = Attribute("list of gateway.store.imapview.MessageInfo in sequence order")
+
+    def changes() -> Deferred[Changes]:
+        """Look at the folder (sync) and return
+        :class:`gateway.store.imapview.Changes` since the last call; the
+        store has already applied them to :attr:`messages` when it fires.
+        Cheap when nothing changed."""
+
+    def watch(callback: object) -> None:
+        """Call ``callback()`` (no arguments, in the reactor thread) soon
+        after something changes in the folder: another session's change or
+        a delivery. For IDLE and for deciding to poll. ``None`` stops it."""
+
+    def read(uid: int) -> Deferred[bytes]:
+        """The whole message with CRLF line ends. Fails with KeyError if it
+        was expunged meanwhile."""
+
+    def cached(uid: int, key: str) -> object:
+        """A value previously given to :meth:`remember` (e.g. a parsed
+        BODYSTRUCTURE), or None. Synchronous."""
+
+    def remember(uid: int, key: str, value: object) -> None:
+        """Keep ``value`` for ``uid`` (JSON-serialisable) across sessions and
+        restarts."""
+
+    def store(
+        uids: list[int], mode: str, flags: frozenset[str], unchanged_since: int | None
+    ) -> Deferred[tuple[list[MessageInfo], list[int]]]:
+        """RFC 3501 6.4.6 STORE: ``mode`` is "+", "-" or "" (replace).
+        Returns (MessageInfo of every message changed or asked about, UIDs
+        refused because their MODSEQ is above ``unchanged_since``, RFC 7162
+        3.1.3). Applied to :attr:`messages` already. FolderError if
+        read-only."""
+
+    def copy(uids: list[int], dest: str, move: bool) -> Deferred[CopyResult]:
+        """RFC 3501 6.4.7 COPY / RFC 6851 MOVE into folder ``dest``:
+        :class:`gateway.store.imapview.CopyResult` (RFC 4315 COPYUID). With
+        ``move`` the sources are expunged (the session reports them through
+        :meth:`changes`). FolderError TRYCREATE if ``dest`` does not exist."""
+
+    def expunge(uids: list[int] | None) -> Deferred[list[int]]:
+        """Remove messages flagged \\Deleted (only those in ``uids`` when
+        given: RFC 4315 UID EXPUNGE); returns the UIDs removed. They are
+        reported through :meth:`changes`."""
+
+    def close() -> None:
+        """Stop watching; the session no longer has the folder selected."""
+
+
+class IMailAccountOpener(Interface):
+    """Gives an IMAP session the account of a logged-in user (the store)."""
+
+    def open_account(user: IMailUser) -> IMailAccount:
+        """The folders of ``user`` (an :class:`IMailUser` avatar)."""

@@ -153,10 +153,12 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     ThreadPoolService(pool).setServiceParent(root)
     d = settings.delivery
     root.quota = QuotaChecker(limits_from(users, Quota(d.quota_storage, d.quota_messages)))
+    root.store = MailStore(reactor, pool, removed=root.quota.forget, quota=root.quota)
+    maildirs = MaildirStore(
+        settings.mail_dir, reactor, pool, quota=root.quota, delivered=root.store.delivered
+    )
     agents: dict[str, IDeliveryAgent] = {
-        RouteKind.LOCAL: LocalDeliveryAgent(
-            MaildirStore(settings.mail_dir, reactor, pool, quota=root.quota), settings.hostname
-        ),
+        RouteKind.LOCAL: LocalDeliveryAgent(maildirs, settings.hostname),
     }
     q = settings.queue
     root.bus = MessageBus(
@@ -182,7 +184,6 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
         ControlFactory(root.bus, settings.limits.max_message_size + 65536),
     ).setServiceParent(root)
 
-    root.store = MailStore(reactor, pool, removed=root.quota.forget)
     root.tls = server_tls_factory(root.certificate, settings.tls.min_version, reactor.seconds)
     # One throttle: password guesses count across SMTP AUTH and POP3.
     root.auth_throttle = AuthThrottle(reactor, settings.smtp.auth_failure_window)

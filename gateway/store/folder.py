@@ -29,10 +29,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from twisted.logger import Logger
 
-from gateway.fsutil import atomic_write, durable_write
+from gateway.fsutil import atomic_write, durable_write, fsync_directory
 from gateway.store.filenames import (
     BadName,
     MaildirName,
@@ -72,8 +73,14 @@ class Folder:
         self._stamps: tuple[int, int] | None = None
         self._keywords: list[str] = []
         self._keywords_mtime: int | None = None
-        self.recent: set[int] = set()  # UIDs this process saw first (RFC 9051 2.3.2)
+        self.recent: set[int] = set()  # UIDs no session has claimed yet (RFC 3501 2.3.2)
         self._imported: dict[str, int] = {}  # Dovecot's UIDs while rebuilding
+        # Bumped on every change; watchers are told (from the changing thread).
+        self.version = 0
+        self._watchers: list[Callable[[], None]] = []
+        # Parsed data per UID (e.g. IMAP ENVELOPE), kept in the index too.
+        self._cache: dict[int, dict[str, Any]] = {}
+        self._cache_dirty: set[int] = set()
 
     # -- opening and rebuilding -------------------------------------------
 
@@ -110,6 +117,7 @@ class Folder:
         self.header = header
         self._by_uid = {r.uid: r for r in records}
         self._by_base = {r.base: r for r in records}
+        self._cache = index.caches()
 
     def _set_aside(self, path: Path) -> None:
         stamp = int(self._clock())
@@ -149,6 +157,7 @@ class Folder:
         with self.lock:
             self._open()
             self._load_keywords()
+            self._flush_cache()
             stamps = (_mtime_ns(self.directory / "new"), _mtime_ns(self.directory / "cur"))
             if stamps == self._stamps and not (move_new and self._has_new()):
                 return []
@@ -208,6 +217,8 @@ class Folder:
             self._by_base[record.base] = record
             self.recent.add(record.uid)
         self._imported = {}
+        if gone or added or changed:
+            self._changed()
         stamps = (_mtime_ns(self.directory / "new"), _mtime_ns(self.directory / "cur"))
         settled = all(now_ns - stamp > _SETTLE_NS for stamp in stamps)
         self._stamps = stamps if settled else None
@@ -351,6 +362,8 @@ class Folder:
                 for record in renamed:
                     w.rename(record)
                 w.set_header(self.header)
+            if renamed:
+                self._changed()
             return result
 
     def expunge(self, uids: Iterable[int]) -> list[int]:
@@ -375,6 +388,9 @@ class Folder:
                     record = self._by_uid.pop(uid)
                     self._by_base.pop(record.base, None)
                     self.recent.discard(uid)
+                    self._cache.pop(uid, None)
+                    self._cache_dirty.discard(uid)
+                self._changed()
             return removed
 
     def append(self, data: bytes, flags: Iterable[str], idate: float, unique: str) -> int:
@@ -395,27 +411,92 @@ class Folder:
             target = self.directory / "cur" / name
             durable_write(self.directory / "tmp" / unique, target, [data], 0o600, replace=False)
             os.utime(target, (idate, idate))
-            header = self.header
-            uid = header.uidnext
-            header.uidnext += 1
-            header.highest_modseq += 1
-            record = Record(
-                uid,
-                base,
-                name,
-                "cur",
-                len(data),
-                crlf_size(data),
-                letters,
-                header.highest_modseq,
-                idate,
-            )
-            with self._index.transaction() as w:
-                w.add(record)
-                w.set_header(header)
-            self._by_uid[uid] = record
-            self._by_base[base] = record
-            return uid
+            return self._add(base, name, len(data), crlf_size(data), letters, idate)
+
+    def add_copy(
+        self, source: Path, size: int, vsize: int, flags: Iterable[str], idate: float, unique: str
+    ) -> int:
+        """Put a hard link to ``source`` (another folder's message file) in
+        ``cur/`` with ``flags`` (a copy when linking is not possible); its
+        new UID. For IMAP COPY and MOVE: no message is read or rewritten."""
+        with self.lock:
+            self._open()
+            keywords = list(self._keywords)
+            letters = flags_to_letters(flags, keywords)
+            if keywords != self._keywords:
+                self._save_keywords(keywords)
+            base = f"{unique},S={size},W={vsize}"
+            name = flag_name(base, letters)
+            tmp = self.directory / "tmp" / unique
+            try:
+                os.link(source, tmp)
+            except OSError:  # another file system, or no hard links: copy
+                durable_write(
+                    self.directory / "tmp" / f"{unique}.copy", tmp, [source.read_bytes()], 0o600
+                )
+            os.rename(tmp, self.directory / "cur" / name)
+            fsync_directory(self.directory / "cur")
+            return self._add(base, name, size, vsize, letters, idate)
+
+    def _add(self, base: str, name: str, size: int, vsize: int, letters: str, idate: float) -> int:
+        assert self._index is not None
+        header = self.header
+        uid = header.uidnext
+        header.uidnext += 1
+        header.highest_modseq += 1
+        record = Record(uid, base, name, "cur", size, vsize, letters, header.highest_modseq, idate)
+        with self._index.transaction() as w:
+            w.add(record)
+            w.set_header(header)
+        self._by_uid[uid] = record
+        self._by_base[base] = record
+        self._changed()
+        return uid
+
+    # -- change notification and the per-message cache ------------------------
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every change (from the changing thread)."""
+        with self.lock:
+            self._watchers.append(callback)
+
+    def unwatch(self, callback: Callable[[], None]) -> None:
+        with self.lock, contextlib.suppress(ValueError):
+            self._watchers.remove(callback)
+
+    def changed_outside(self) -> None:
+        """Something outside this object (a delivery) changed the Maildir."""
+        with self.lock:
+            self._stamps = None
+            watchers = list(self._watchers)
+        for callback in watchers:
+            callback()
+
+    def _changed(self) -> None:
+        self.version += 1
+        for callback in list(self._watchers):
+            callback()
+
+    def cached(self, uid: int, key: str) -> Any:
+        entry = self._cache.get(uid)
+        return None if entry is None else entry.get(key)
+
+    def remember(self, uid: int, key: str, value: Any) -> None:
+        """Keep ``value`` (JSON-serialisable) for ``uid``; written to the
+        index at the next sync or close."""
+        with self.lock:
+            if uid in self._by_uid:
+                self._cache.setdefault(uid, {})[key] = value
+                self._cache_dirty.add(uid)
+
+    def _flush_cache(self) -> None:
+        if not self._cache_dirty or self._index is None:
+            return
+        dirty, self._cache_dirty = self._cache_dirty, set()
+        with self._index.transaction() as w:
+            for uid in dirty:
+                if uid in self._cache:
+                    w.store_cache(uid, self._cache[uid])
 
     # -- keywords (Dovecot's dovecot-keywords) -------------------------------
 
@@ -439,5 +520,7 @@ class Folder:
     def close(self) -> None:
         with self.lock:
             if self._index is not None:
+                with contextlib.suppress(IndexDamaged, OSError):
+                    self._flush_cache()
                 self._index.close()
                 self._index = None

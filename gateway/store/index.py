@@ -17,11 +17,13 @@ rebuilds it.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 INDEX_FILE = "mailgateway-index.sqlite"
 SCHEMA_VERSION = 1
@@ -126,12 +128,23 @@ class FolderIndex:
             raise
         self._db.execute("COMMIT")
 
-    def cached(self, uid: int) -> bytes | None:
-        row = self._db.execute("SELECT cache FROM messages WHERE uid = ?", (uid,)).fetchone()
-        return None if row is None or row[0] is None else bytes(row[0])
-
-    def store_cache(self, uid: int, blob: bytes) -> None:
-        self._db.execute("UPDATE messages SET cache = ? WHERE uid = ?", (blob, uid))
+    def caches(self) -> dict[int, dict[str, Any]]:
+        """Every message's cached values (JSON objects), by UID."""
+        out: dict[int, dict[str, Any]] = {}
+        try:
+            rows = self._db.execute(
+                "SELECT uid, cache FROM messages WHERE cache IS NOT NULL"
+            ).fetchall()
+        except sqlite3.Error as e:
+            raise IndexDamaged(f"{self.path}: {e}") from e
+        for uid, blob in rows:
+            try:
+                value = json.loads(blob)
+            except ValueError:
+                continue  # a damaged cache entry is recomputed
+            if isinstance(value, dict):
+                out[int(uid)] = value
+        return out
 
 
 class Writer:
@@ -173,6 +186,12 @@ class Writer:
         self._db.execute(
             "UPDATE messages SET name = ?, subdir = ?, letters = ?, modseq = ? WHERE uid = ?",
             (record.name, record.subdir, record.letters, record.modseq, record.uid),
+        )
+
+    def store_cache(self, uid: int, values: dict[str, Any]) -> None:
+        self._db.execute(
+            "UPDATE messages SET cache = ? WHERE uid = ?",
+            (json.dumps(values, separators=(",", ":")), uid),
         )
 
     def remove(self, uids: list[int]) -> None:

@@ -219,9 +219,13 @@ class MaildirStore:
         pool: ThreadPool,
         workers: int = 2,
         quota: QuotaChecker | None = None,
+        delivered: Callable[[Path], None] | None = None,
     ) -> None:
+        """``delivered(maildir)`` is told (from a pool thread) after mail
+        landed in a mailbox, so IMAP IDLE sessions hear of it at once."""
         self.mail_dir = mail_dir
         self.quota = quota
+        self.delivered = delivered
         self._reactor = reactor
         self._pool = pool
         self._max_workers = workers
@@ -289,6 +293,8 @@ class MaildirStore:
                     synced[outcome.parent] = Failure()
                 else:
                     synced[outcome.parent] = None
+                    if self.delivered is not None:
+                        self.delivered(outcome.parent.parent)
         return [
             (
                 job,

@@ -17,10 +17,19 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from gateway.interfaces import IMaildrop, IMaildropOpener, IMailUser, MaildropInUse
+from gateway.errors import GatewayError
+from gateway.interfaces import (
+    IMailAccount,
+    IMailAccountOpener,
+    IMaildrop,
+    IMaildropOpener,
+    IMailUser,
+    MaildropInUse,
+)
 from gateway.store.filenames import LETTER_FLAGS, to_crlf
 from gateway.store.folder import Folder
 from gateway.store.folders import folder_directory
+from gateway.store.imapview import FolderError
 from gateway.store.maildir import ensure_maildir
 from gateway.store.pop3view import MaildropMessage
 
@@ -29,6 +38,8 @@ if TYPE_CHECKING:
 
     from twisted.internet.interfaces import IReactorThreads
     from twisted.python.threadpool import ThreadPool
+
+    from gateway.store.quota import QuotaChecker
 
 log = Logger()
 T = TypeVar("T")
@@ -49,7 +60,7 @@ def pop3_uidl(uid: int, uidvalidity: int) -> str:
     return f"{uid:08x}{uidvalidity:08x}"
 
 
-@implementer(IMaildropOpener)
+@implementer(IMaildropOpener, IMailAccountOpener)
 class MailStore:
     """Folders of all users' Maildirs, one object per directory."""
 
@@ -58,10 +69,14 @@ class MailStore:
         reactor: IReactorThreads,
         pool: ThreadPool,
         removed: Callable[[Path], None] | None = None,
+        quota: QuotaChecker | None = None,
     ) -> None:
         """``removed(maildir)`` is told when messages of a mailbox were
-        deleted (the quota checker forgets its cached usage)."""
+        deleted (the quota checker forgets its cached usage); ``quota``
+        limits what IMAP APPEND and COPY may add."""
         self.removed = removed
+        self.quota = quota
+        self.reactor = reactor
         self._reactor = reactor
         self._pool = pool
         self._lock = threading.Lock()
@@ -79,6 +94,47 @@ class MailStore:
     def run(self, work: Callable[..., T], *args: Any) -> Deferred[T]:
         """``work(*args)`` in the thread pool."""
         return deferToThreadPool(self._reactor, self._pool, work, *args)
+
+    def forget(self, directory: Path) -> None:
+        """Drop the Folder of ``directory`` (deleted or renamed away)."""
+        with self._lock:
+            folder = self._folders.pop(directory, None)
+        if folder is not None:
+            folder.close()
+
+    def delivered(self, maildir: Path) -> None:
+        """A delivery wrote into the INBOX of ``maildir``: wake its watchers
+        (IMAP IDLE) without waiting for a poll. Any thread."""
+        with self._lock:
+            folder = self._folders.get(maildir)
+        if folder is not None:
+            folder.changed_outside()
+
+    # -- quota for IMAP APPEND / COPY (blocking; call in the pool) -----------
+
+    def check_quota(self, maildir: Path, size: int) -> None:
+        if self.quota is None:
+            return
+        user = f"{maildir.name}@{maildir.parent.name}"
+        try:
+            self.quota.check(user, maildir, size)
+        except GatewayError as e:
+            raise FolderError(f"Quota exceeded: {e.text}", "OVERQUOTA") from None
+
+    def quota_added(self, maildir: Path, size: int) -> None:
+        if self.quota is not None:
+            self.quota.added(maildir, size)
+
+    def removed_from(self, maildir: Path) -> None:
+        if self.removed is not None:
+            self.removed(maildir)
+
+    # -- IMAP (IMailAccountOpener) -------------------------------------------
+
+    def open_account(self, user: IMailUser) -> IMailAccount:
+        from gateway.store.account import Account
+
+        return Account(self, user.maildir)
 
     def close(self) -> None:
         with self._lock:
@@ -155,8 +211,8 @@ class Maildrop:
             with folder.lock:  # other sessions see all of it or none
                 if seen:
                     folder.set_flags(seen, lambda flags: flags | {SEEN})
-                if folder.expunge(gone) and self._store.removed is not None:
-                    self._store.removed(self._maildir)
+                if folder.expunge(gone):
+                    self._store.removed_from(self._maildir)
 
         d = self._store.run(update)
         d.addBoth(self._release_passing)
