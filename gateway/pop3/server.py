@@ -46,6 +46,7 @@ from gateway.auth.sasl import (
 from gateway.config import Network
 from gateway.interfaces import IMaildrop, IMaildropOpener, IMailUser, MaildropInUse
 from gateway.limits import AuthThrottle, ConnectionLimiter, no_delay
+from gateway.sendnow import send_now
 from gateway.pop3 import replies
 from gateway.pop3.content import multiline, top
 from gateway.pop3.parser import Command, POP3SyntaxError, parse_command
@@ -252,7 +253,7 @@ class POP3ServerProtocol(Protocol):
 
     def _send(self, data: bytes) -> None:
         if self.transport is not None and not self.closing:
-            self.transport.write(data)
+            send_now(self.transport, data)
 
     def _close(self) -> None:
         self.closing = True

@@ -44,6 +44,7 @@ from gateway.interfaces import IMailUser
 from gateway.limits import AuthThrottle as AuthThrottle
 from gateway.limits import ConnectionLimiter as ConnectionLimiter
 from gateway.limits import no_delay
+from gateway.sendnow import send_now
 from gateway.smtp import codes
 from gateway.smtp.codes import Reply, reply
 from gateway.smtp.lines import (
@@ -168,7 +169,7 @@ class SMTPServerProtocol(Protocol):
 
     def _send(self, answer: Reply) -> None:
         if self.transport is not None and not self.closing:
-            self.transport.write(answer.encode())
+            send_now(self.transport, answer.encode())
 
     def _close(self) -> None:
         self.closing = True
