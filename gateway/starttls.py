@@ -7,19 +7,24 @@ injected by a man in the middle; it is discarded, never executed inside TLS.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from twisted.logger import Logger
-
-from gateway.smtp.lines import CommandBuffer
 
 __all__ = ["start_tls"]
 
 log = Logger()
 
 
+class PipelineBuffer(Protocol):
+    """What holds the client's unprocessed input (SMTP/POP3's
+    ``CommandBuffer``, IMAP's ``Framer``)."""
+
+    def take_rest(self) -> bytes: ...
+
+
 def start_tls(
-    transport: Any, buffer: CommandBuffer, context: Any, go_ahead: bytes, who: str
+    transport: Any, buffer: PipelineBuffer, context: Any, go_ahead: bytes, who: str
 ) -> None:
     """Drop what ``buffer`` holds, send ``go_ahead`` in the clear, start TLS.
 

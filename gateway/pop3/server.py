@@ -46,10 +46,10 @@ from gateway.auth.sasl import (
 from gateway.config import Network
 from gateway.interfaces import IMaildrop, IMaildropOpener, IMailUser, MaildropInUse
 from gateway.limits import AuthThrottle, ConnectionLimiter, no_delay
-from gateway.sendnow import send_now
 from gateway.pop3 import replies
 from gateway.pop3.content import multiline, top
 from gateway.pop3.parser import Command, POP3SyntaxError, parse_command
+from gateway.sendnow import send_now
 from gateway.smtp import codes as smtp_codes
 from gateway.smtp.lines import CommandBuffer, LineError
 from gateway.smtp.policy import is_trusted
