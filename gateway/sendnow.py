@@ -6,7 +6,8 @@ deregistering it again (two ``epoll_ctl`` calls and a loop turn per reply).
 A request/response protocol (SMTP, POP3, IMAP) answers one reply at a time,
 and profiling the SMTP ingest benchmark put about a fifth of the reactor
 thread in that bookkeeping. :func:`send_now` does one ``send(2)`` instead
-when the transport is a plain TCP connection with an empty queue, and hands
+when the transport is a plain TCP connection (not after ``startTLS``, whose
+layer must see every byte) with an empty queue, and hands
 whatever the kernel did not take (and every other case: TLS, a queue not
 empty, an error) to ``transport.write`` as usual, so ordering and error
 handling stay Twisted's.
@@ -27,6 +28,7 @@ def send_now(transport: Any, data: bytes) -> None:
     """Send ``data`` now if possible, else (or for the rest) queue it."""
     if (
         type(transport) is tcp.Server
+        and not getattr(transport, "TLS", True)  # after startTLS: through the TLS layer
         and transport.connected
         and not transport.disconnecting
         and transport.producer is None

@@ -59,3 +59,57 @@ def test_other_transports_get_write() -> None:
     transport = Recording()  # a TLS wrapper, a StringTransport, a UNIX socket...
     send_now(transport, b"reply\r\n")
     assert transport.written == [b"reply\r\n"]
+
+
+class StartTLSSender(protocol.Protocol):
+    """Says "go" in the clear, starts TLS, then sends through send_now."""
+
+    context: object = None
+
+    def connectionMade(self) -> None:
+        send_now(self.transport, b"go\n")
+        self.transport.startTLS(self.context)  # type: ignore[attr-defined]
+        send_now(self.transport, b"secret")  # must go through the TLS layer
+        self.transport.loseConnection()
+
+
+class TLSCollector(Collector):
+    def dataReceived(self, data: bytes) -> None:
+        if not self.chunks and data.startswith(b"go\n"):
+            from twisted.internet.ssl import CertificateOptions
+
+            self.chunks.append(b"go\n")
+            self.transport.startTLS(CertificateOptions(verify=False))  # type: ignore[attr-defined]
+            if data[3:]:  # cleartext after "go": sent around the TLS layer
+                self.chunks.append(b"LEAKED:" + data[3:])
+            return
+        self.chunks.append(data)
+
+
+class SendNowAfterStartTLSTests(TestCase):
+    async def test_bytes_after_starttls_are_encrypted(self) -> None:
+        import tempfile
+        from pathlib import Path
+
+        from gateway.tls import build_context, generate_self_signed
+
+        directory = Path(tempfile.mkdtemp())
+        cert, key = generate_self_signed("localhost")
+        (directory / "c.pem").write_bytes(cert)
+        (directory / "k.pem").write_bytes(key)
+        context = build_context(directory / "c.pem", directory / "k.pem", "1.2")
+
+        class Factory:
+            def getContext(self) -> object:
+                return context
+
+        StartTLSSender.context = Factory()
+        port = reactor.listenTCP(  # type: ignore[attr-defined]
+            0, protocol.Factory.forProtocol(StartTLSSender), interface="127.0.0.1"
+        )
+        self.addCleanup(port.stopListening)
+        done: defer.Deferred[bytes] = defer.Deferred()
+        await protocol.ClientCreator(reactor, TLSCollector, done).connectTCP(
+            "127.0.0.1", port.getHost().port
+        )
+        assert await done == b"go\nsecret"
