@@ -35,6 +35,8 @@ KNOWN_LISTENERS: dict[str, str] = {
     "submissions": "SMTP submission over implicit TLS, AUTH required (RFC 8314)",
     "pop3": "POP3 (STLS offered, RFC 2595)",
     "pop3s": "POP3 over implicit TLS (RFC 8314)",
+    "imap": "IMAP (STARTTLS offered, LOGINDISABLED before it)",
+    "imaps": "IMAP over implicit TLS (RFC 8314)",
 }
 
 LOG_LEVELS: Final = ("debug", "info", "warn", "error")
@@ -143,6 +145,25 @@ class POP3Settings:
 
 
 @dataclass(frozen=True, slots=True)
+class IMAPSettings:
+    """The IMAP server's policy and limits (RFC 3501, RFC 7889, RFC 2177)."""
+
+    trusted_networks: tuple[Network, ...] = ()  # may log in without TLS
+    max_command_line: int = 65536  # a line without its literals
+    max_literal: int = 50 * 1024 * 1024  # one literal; also APPENDLIMIT
+    max_connections: int = 1000
+    max_connections_per_ip: int = 100
+    max_sessions_per_user: int = 50
+    max_errors: int = 20  # BAD responses per session before disconnecting
+    autologout: float = 1800.0  # RFC 3501 5.4: at least 30 minutes
+    login_timeout: float = 180.0  # before login
+    idle_timeout: float = 3600.0  # inside IDLE (RFC 2177: clients re-IDLE every 29 min)
+    auth_failures_before_delay: int = 3  # per client IP, shared with SMTP and POP3
+    auth_failure_delay: float = 5.0
+    max_auth_failures: int = 10
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     source: Path
     hostname: str
@@ -159,6 +180,7 @@ class Settings:
     dns: DNSSettings
     smtp: SMTPSettings = field(default_factory=SMTPSettings)
     pop3: POP3Settings = field(default_factory=POP3Settings)
+    imap: IMAPSettings = field(default_factory=IMAPSettings)
 
     @property
     def queue_dir(self) -> Path:
@@ -534,6 +556,21 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "auth_failure_delay": _duration,
         "max_auth_failures": _integer(1),
     },
+    "imap": {
+        "trusted_networks": _network_list,
+        "max_command_line": _integer(1000, 1 << 24),
+        "max_literal": _size,
+        "max_connections": _integer(1),
+        "max_connections_per_ip": _integer(1),
+        "max_sessions_per_user": _integer(1),
+        "max_errors": _integer(1),
+        "autologout": _duration,
+        "login_timeout": _duration,
+        "idle_timeout": _duration,
+        "auth_failures_before_delay": _integer(1),
+        "auth_failure_delay": _duration,
+        "max_auth_failures": _integer(1),
+    },
 }
 
 
@@ -611,6 +648,7 @@ class _Loader:
             dns=DNSSettings(**values["dns"]),
             smtp=SMTPSettings(**values["smtp"]),
             pop3=POP3Settings(**values["pop3"]),
+            imap=IMAPSettings(**values["imap"]),
         )
 
     def check_tls(self, tls: TLSSettings) -> None:

@@ -6,6 +6,7 @@ last down, so that every listener and ingress stops before the spool closes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ class Gateway(MultiService):
     bus: MessageBus
     portal: Portal
     router: Router
+    hostname: str
     quota: QuotaChecker
     store: MailStore
     tls: Any  # the reloading server TLS context factory
@@ -134,6 +136,7 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
 
         reactor = default_reactor
     root = Gateway()
+    root.hostname = settings.hostname
     _prepare_data_dir(settings)
     root.certificate = ensure_certificate(settings.tls, settings.tls_dir, settings.hostname)
     if root.certificate.generated:
@@ -192,6 +195,8 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
         factories.update(_smtp_factories(settings, root, reactor))
     if any(kind in settings.listeners for kind in ("pop3", "pop3s")):
         factories.update(_pop3_factories(settings, root, reactor))
+    if any(kind in settings.listeners for kind in ("imap", "imaps")):
+        factories.update(_imap_factories(settings, root, reactor))
     for name, description in settings.listeners.items():
         endpoint = endpoints.serverFromString(reactor, description)
         ListenerService(name, KNOWN_LISTENERS[name], endpoint, factories[name]).setServiceParent(
@@ -239,24 +244,44 @@ def _mailbox_full(quota: QuotaChecker, mail_dir: Path, mailbox: Address) -> Gate
     return quota.refusal(str(mailbox), maildir_path(mail_dir, mailbox))
 
 
+def _reader_factories(
+    root: Gateway,
+    names: tuple[str, str],
+    limiter: ConnectionLimiter,
+    reactor: Any,
+    build: Callable[[dict[str, Any]], IProtocolFactory],
+) -> dict[str, IProtocolFactory]:
+    """The plain (STARTTLS/STLS) and implicit-TLS listeners of a mailbox
+    protocol: ``build`` gets the config fields both share, and the second
+    factory is wrapped in TLS from the first byte (RFC 8314 3.3)."""
+    factories: dict[str, IProtocolFactory] = {}
+    for name, implicit in zip(names, (False, True), strict=True):
+        factory = build(
+            {
+                "hostname": root.hostname,
+                "portal": root.portal,
+                "opener": root.store,
+                "clock": reactor,
+                "connections": limiter,
+                "auth_throttle": root.auth_throttle,
+                "tls": root.tls,
+                "implicit_tls": implicit,
+            }
+        )
+        factories[name] = TLSMemoryBIOFactory(root.tls, False, factory) if implicit else factory
+    return factories
+
+
 def _pop3_factories(
     settings: Settings, root: Gateway, reactor: Any
 ) -> dict[str, IProtocolFactory]:
     """``pop3`` (STLS offered) and ``pop3s`` (implicit TLS); limits shared."""
     pop3 = settings.pop3
-    limiter = ConnectionLimiter(pop3.max_connections, pop3.max_connections_per_ip)
-    factories: dict[str, IProtocolFactory] = {}
-    for kind in ("pop3", "pop3s"):
-        factory = POP3Factory(
+
+    def build(common: dict[str, Any]) -> IProtocolFactory:
+        return POP3Factory(
             POP3Config(
-                hostname=settings.hostname,
-                portal=root.portal,
-                opener=root.store,
-                clock=reactor,
-                connections=limiter,
-                auth_throttle=root.auth_throttle,
-                tls=root.tls,
-                implicit_tls=kind == "pop3s",
+                **common,
                 trusted_networks=pop3.trusted_networks,
                 apop=pop3.apop,
                 max_line=pop3.max_command_line,
@@ -267,10 +292,41 @@ def _pop3_factories(
                 max_auth_failures=pop3.max_auth_failures,
             )
         )
-        factories[kind] = (
-            TLSMemoryBIOFactory(root.tls, False, factory) if kind == "pop3s" else factory
+
+    limiter = ConnectionLimiter(pop3.max_connections, pop3.max_connections_per_ip)
+    return _reader_factories(root, ("pop3", "pop3s"), limiter, reactor, build)
+
+
+def _imap_factories(
+    settings: Settings, root: Gateway, reactor: Any
+) -> dict[str, IProtocolFactory]:
+    """``imap`` (STARTTLS offered) and ``imaps`` (implicit TLS); limits shared."""
+    from gateway.imap.server import IMAPFactory
+    from gateway.imap.session import IMAPConfig
+
+    imap = settings.imap
+    per_user = ConnectionLimiter(imap.max_connections * 1000, imap.max_sessions_per_user)
+
+    def build(common: dict[str, Any]) -> IProtocolFactory:
+        return IMAPFactory(
+            IMAPConfig(
+                **common,
+                trusted_networks=imap.trusted_networks,
+                user_sessions=per_user,
+                max_line=imap.max_command_line,
+                max_literal=imap.max_literal,
+                timeout=imap.autologout,
+                login_timeout=imap.login_timeout,
+                idle_timeout=imap.idle_timeout,
+                max_errors=imap.max_errors,
+                auth_failures_before_delay=imap.auth_failures_before_delay,
+                auth_failure_delay=imap.auth_failure_delay,
+                max_auth_failures=imap.max_auth_failures,
+            )
         )
-    return factories
+
+    limiter = ConnectionLimiter(imap.max_connections, imap.max_connections_per_ip)
+    return _reader_factories(root, ("imap", "imaps"), limiter, reactor, build)
 
 
 def _prepare_data_dir(settings: Settings) -> None:

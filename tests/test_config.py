@@ -61,6 +61,8 @@ def test_default_config_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         "submissions": "tcp:2465:interface=127.0.0.1",
         "pop3": "tcp:1110:interface=127.0.0.1",
         "pop3s": "tcp:1995:interface=127.0.0.1",
+        "imap": "tcp:1143:interface=127.0.0.1",
+        "imaps": "tcp:1993:interface=127.0.0.1",
     }
     assert settings.smtp.trusted_networks == ()
     assert settings.tls.certificate is None and settings.tls.key is None

@@ -83,7 +83,8 @@ def toml_string(value: str) -> str:
 
 class SMTPDaemon(Daemon):
     """The gateway with ``smtp``, ``submission`` and ``submissions`` listeners
-    (and ``pop3``, ``pop3s`` with ``pop3=True``).
+    (and ``pop3``, ``pop3s`` with ``pop3=True``, ``imap``, ``imaps`` with
+    ``imap=True``).
 
     ``smtp_config`` is TOML for the body of the ``[smtp]`` section (after
     ``trusted_networks``); ``extra_config`` is appended after it (whole
@@ -98,6 +99,7 @@ class SMTPDaemon(Daemon):
         smtp_config: str = "",
         extra_config: str = "",
         pop3: bool = False,
+        imap: bool = False,
     ) -> None:
         self.smtp_port, self.submission_port, self.submissions_port = free_ports(3)
         listeners = (
@@ -112,6 +114,14 @@ class SMTPDaemon(Daemon):
             listeners += (
                 f'pop3 = "tcp:{self.pop3_port}:interface={LOOPBACK}"\n'
                 f'pop3s = "tcp:{self.pop3s_port}:interface={LOOPBACK}"\n'
+            )
+        self.imap_port: int | None = None
+        self.imaps_port: int | None = None
+        if imap:
+            self.imap_port, self.imaps_port = free_ports(2)
+            listeners += (
+                f'imap = "tcp:{self.imap_port}:interface={LOOPBACK}"\n'
+                f'imaps = "tcp:{self.imaps_port}:interface={LOOPBACK}"\n'
             )
         networks = ", ".join(toml_string(n) for n in trusted_networks)
         smtp = f"[smtp]\ntrusted_networks = [{networks}]\n{smtp_config}"
@@ -128,6 +138,8 @@ class SMTPDaemon(Daemon):
         }
         if self.pop3_port is not None and self.pop3s_port is not None:
             ports.update(pop3=self.pop3_port, pop3s=self.pop3s_port)
+        if self.imap_port is not None and self.imaps_port is not None:
+            ports.update(imap=self.imap_port, imaps=self.imaps_port)
         return ports
 
     @property
