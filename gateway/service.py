@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from twisted.application.internet import StreamServerEndpointService
+from twisted.application.internet import StreamServerEndpointService, TimerService
 from twisted.application.service import MultiService, Service
 from twisted.cred.portal import Portal
 from twisted.internet import endpoints
@@ -157,6 +157,9 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     d = settings.delivery
     root.quota = QuotaChecker(limits_from(users, Quota(d.quota_storage, d.quota_messages)))
     root.store = MailStore(reactor, pool, removed=root.quota.forget, quota=root.quota)
+    # Mail that other programs drop into a folder an IMAP session watches
+    # (IDLE) is noticed within a second (RFC 2177).
+    TimerService(1.0, root.store.run, root.store.poll_watched).setServiceParent(root)
     maildirs = MaildirStore(
         settings.mail_dir, reactor, pool, quota=root.quota, delivered=root.store.delivered
     )

@@ -78,6 +78,7 @@ class Folder:
         # Bumped on every change; watchers are told (from the changing thread).
         self.version = 0
         self._watchers: list[Callable[[], None]] = []
+        self._polled: tuple[int, int] | None = None  # directory mtimes at the last poll
         # Parsed data per UID (e.g. IMAP ENVELOPE), kept in the index too.
         self._cache: dict[int, dict[str, Any]] = {}
         self._cache_dirty: set[int] = set()
@@ -463,6 +464,22 @@ class Folder:
     def unwatch(self, callback: Callable[[], None]) -> None:
         with self.lock, contextlib.suppress(ValueError):
             self._watchers.remove(callback)
+
+    def poll(self) -> None:
+        """Wake the watchers if ``new/`` or ``cur/`` changed since the last
+        poll (mail dropped by another program). Two ``stat`` calls; only
+        for folders someone watches."""
+        if not self._watchers:
+            return
+        try:
+            stamps = (_mtime_ns(self.directory / "new"), _mtime_ns(self.directory / "cur"))
+        except FileNotFoundError:
+            return
+        if stamps != self._polled:
+            first = self._polled is None
+            self._polled = stamps
+            if not first:
+                self.changed_outside()
 
     def changed_outside(self) -> None:
         """Something outside this object (a delivery) changed the Maildir."""

@@ -102,6 +102,14 @@ class MailStore:
         if folder is not None:
             folder.close()
 
+    def poll_watched(self) -> None:
+        """Look for outside changes in every folder a session watches (IMAP
+        IDLE, or a selected folder): run it in the pool every second or so."""
+        with self._lock:
+            folders = list(self._folders.values())
+        for folder in folders:
+            folder.poll()
+
     def delivered(self, maildir: Path) -> None:
         """A delivery wrote into the INBOX of ``maildir``: wake its watchers
         (IMAP IDLE) without waiting for a poll. Any thread."""

@@ -229,3 +229,20 @@ def test_mbsync_both_ways(daemon: SMTPDaemon, tls: TestTLS, tmp_path: Path) -> N
     assert not found[0].split(), "the deletion did not reach the server"
     server.logout()
     assert os.listdir(local / "ServerFolder" / "cur") == []
+
+
+def test_idle_hears_mail_another_program_drops(daemon: SMTPDaemon, tls: TestTLS) -> None:
+    user = "bob@example.test"
+    client = login(daemon, tls, user)
+    exists = int(client.select("INBOX")[1][0])
+    tag = client._new_tag()
+    client.send(tag + b" IDLE\r\n")
+    assert client.readline().startswith(b"+ ")
+    new = daemon.maildir(user) / "new"
+    (new / f"{int(time.time())}.M1P1.other-mda").write_bytes(b"Subject: dropped\n\nby hand\n")
+    client.socket().settimeout(30)
+    assert client.readline() == b"* %d EXISTS\r\n" % (exists + 1)
+    client.send(b"DONE\r\n")
+    while not client.readline().startswith(tag):
+        pass
+    client.logout()

@@ -245,3 +245,18 @@ def test_watchers_hear_other_sessions_and_deliveries(account: Account, root: Pat
     woken.clear()
     result(other.store([1], "-", frozenset({"\\Seen"}), None))
     assert woken == []
+
+
+def test_poll_wakes_watchers_for_mail_other_programs_drop(account: Account, root: Path) -> None:
+    watching = result(account.select("INBOX", False))
+    woken: list[int] = []
+    watching.watch(lambda: woken.append(1))
+    account.store.poll_watched()  # first look: remembers the directories
+    account.store.poll_watched()
+    assert woken == []
+    (root / "new" / "1800000000.M1P1.other-mda").write_bytes(b"Subject: x\n\ny\n")
+    os.utime(root / "new", ns=(0, 1_900_000_000_000_000_000))  # a distinct mtime
+    account.store.poll_watched()
+    assert woken == [1]
+    changes = result(watching.changes())
+    assert [m.uid for m in changes.added] == [1]
