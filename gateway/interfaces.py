@@ -224,6 +224,10 @@ class ISelectedFolder(Interface):
         """The whole message with CRLF line ends. Fails with KeyError if it
         was expunged meanwhile."""
 
+    def read_header(uid: int) -> Deferred[bytes]:
+        """The message's header with its blank line, CRLF line ends (for a
+        SEARCH that needs no more); the whole message if it has no body."""
+
     def cached(uid: int, key: str) -> object:
         """A value previously given to :meth:`remember` (e.g. a parsed
         BODYSTRUCTURE), or None. Synchronous."""

@@ -28,7 +28,10 @@ class MailboxCommands(IMAPSession):
         assert isinstance(args, Select)
         account = self.require_account()
         # RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected
-        self.close_folder()
+        if self.folder is not None:
+            self.close_folder()
+            # RFC 7162 3.2.11: what follows is about the new mailbox
+            self.untagged(b"OK [CLOSED] Previous mailbox closed.")
         name = self.mailbox_name(args.mailbox)
         if args.condstore:
             self.condstore = True  # RFC 7162 3.1.8; SELECT reports HIGHESTMODSEQ itself

@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 
 from gateway.imap import wire
 from gateway.imap.fetch import STRUCTURES, needs_content, render
-from gateway.imap.search import Content, Context, evaluate, max_modseq_key
+from gateway.imap.search import Content, Context, evaluate, max_modseq_key, needs_body
 from gateway.imap.session import IMAPSession, No, Result, ok
 from gateway.imap.syntax import Command, Copy, Expunge, Fetch, FetchAtt, Search, Store
 from gateway.interfaces import ISelectedFolder
@@ -125,7 +125,8 @@ class SelectedCommands(IMAPSession):
     ) -> Deferred[bytes | None]:
         """Read the messages only their content can decide, a batch at a time."""
         batch = undecided[pos : pos + _SEARCH_BATCH]
-        reads = [folder.read(messages[seq - 1].uid).addErrback(_missing_to_none) for seq in batch]
+        read = folder.read if needs_body(args.key) else folder.read_header
+        reads = [read(messages[seq - 1].uid).addErrback(_missing_to_none) for seq in batch]
         d: Deferred[Any] = gatherResults(reads, consumeErrors=True)
 
         def decided(contents: list[bytes | None]) -> Result:

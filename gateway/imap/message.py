@@ -241,6 +241,8 @@ def _clip(part: Part, end: int) -> None:
 
 def _crlf(message: bytes) -> bytes:
     """``message`` with every line ending as CRLF (bare LF converted)."""
+    if b"\r" not in message:  # one-byte search: memchr-fast
+        return message.replace(b"\n", _CRLF)
     lf = message.count(b"\n")
     if lf == 0 or lf == message.count(_CRLF):
         return message
@@ -1041,13 +1043,16 @@ def header_values(message: bytes, name: str) -> list[str]:
     """Every value of header field ``name`` (unfolded, RFC 2047 decoded to
     Unicode) of the top-level header, for SEARCH HEADER/FROM/TO/CC/BCC/SUBJECT."""
     try:
-        _, root = parse(message)
+        # Only the top-level header is needed: parse that, not the MIME tree.
+        end = message.find(b"\n\r\n")
+        if end < 0:
+            end = message.find(b"\n\n")
+        head = _crlf(message if end < 0 else message[: end + 1])
+        fields = _Parser(head).header(0, [])[0]
     except Exception:
         return []
     wanted = name.lower().encode("utf-8", "replace")
-    return [
-        _decode_words(_unfold(f.value).strip()) for f in root.fields if f.name.lower() == wanted
-    ]
+    return [_decode_words(_unfold(f.value).strip()) for f in fields if f.name.lower() == wanted]
 
 
 def _decode_body(part: Part, body: bytes) -> str:

@@ -180,3 +180,17 @@ def max_modseq_key(key: SearchKey) -> bool:
     if isinstance(key, OrKey):
         return max_modseq_key(key.left) or max_modseq_key(key.right)
     return False
+
+
+def needs_body(key: SearchKey) -> bool:
+    """True if deciding ``key`` may need more than the header (BODY, TEXT):
+    otherwise SEARCH reads only each message's header."""
+    if isinstance(key, TextKey):
+        return True
+    if isinstance(key, AndKey):
+        return any(needs_body(k) for k in key.keys)
+    if isinstance(key, NotKey):
+        return needs_body(key.key)
+    if isinstance(key, OrKey):
+        return needs_body(key.left) or needs_body(key.right)
+    return False

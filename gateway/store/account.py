@@ -439,6 +439,12 @@ class Selected:
                 return succeed(to_crlf(data))
         return self.account.store.run(lambda: to_crlf(self.folder.read(uid)))
 
+    def read_header(self, uid: int) -> Deferred[bytes]:
+        data = self.folder.read_header_nowait(uid)
+        if data is not None:
+            return succeed(to_crlf(data))
+        return self.read(uid)
+
     def cached(self, uid: int, key: str) -> object:
         return self.folder.cached(uid, key)
 

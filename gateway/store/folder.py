@@ -51,8 +51,28 @@ from gateway.store.uidlist import UIDLIST_FILE, parse_uidlist
 log = Logger()
 
 KEYWORDS_FILE = "dovecot-keywords"
-# Directory mtimes younger than this are not trusted to mean "no change".
+# Directory mtimes younger than this are not trusted to mean "no change"
+# (1 s timestamp granularity; a coarse-clock tick for nanosecond stamps).
 _SETTLE_NS = 2_000_000_000
+_FINE_SETTLE_NS = 50_000_000
+
+
+def _settle_ns(stamp: int) -> int:
+    """How old an mtime must be before "unchanged" can be trusted.
+
+    Timestamps are set from a coarse clock (a few ms); one in a whole second
+    may come from a file system with 1 s granularity, so wait 2 s then.
+    """
+    return _SETTLE_NS if stamp % 1_000_000_000 == 0 else _FINE_SETTLE_NS
+
+
+def _header_end(data: bytes) -> int:
+    """Offset just after the blank line ending the header, or -1."""
+    lf = data.find(b"\n\n")
+    crlf = data.find(b"\r\n\r\n")
+    if crlf >= 0 and (lf < 0 or crlf < lf):
+        return crlf + 4
+    return lf + 2 if lf >= 0 else -1
 
 
 def _mtime_ns(path: Path) -> int:
@@ -70,7 +90,9 @@ class Folder:
         self.header = Header(0, 1, 1)
         self._by_uid: dict[int, Record] = {}
         self._by_base: dict[str, Record] = {}
-        self._stamps: tuple[int, int] | None = None
+        # mtime of new/ and cur/ when the index last matched them (None:
+        # unknown, list the directory again)
+        self._stamps: dict[str, int | None] = {"new": None, "cur": None}
         self._keywords: list[str] = []
         self._keywords_mtime: int | None = None
         self.recent: set[int] = set()  # UIDs no session has claimed yet (RFC 3501 2.3.2)
@@ -159,17 +181,24 @@ class Folder:
             self._open()
             self._load_keywords()
             self._flush_cache()
-            stamps = (_mtime_ns(self.directory / "new"), _mtime_ns(self.directory / "cur"))
-            if stamps == self._stamps and not (move_new and self._has_new()):
+            dirty = {
+                sub
+                for sub in ("new", "cur")
+                if self._stamps[sub] is None
+                or self._stamps[sub] != _mtime_ns(self.directory / sub)
+            }
+            if not dirty and not (move_new and self._has_new()):
                 return []
-            return self._rescan(move_new)
+            return self._rescan(move_new, dirty or {"new"})
 
     def _has_new(self) -> bool:
         return any(r.subdir == "new" for r in self._by_uid.values())
 
-    def _list(self) -> dict[str, tuple[str, MaildirName]]:
+    def _list(self, subs: set[str] | None = None) -> dict[str, tuple[str, MaildirName]]:
         found: dict[str, tuple[str, MaildirName]] = {}
         for sub in ("cur", "new"):  # cur first: it wins over a stale copy in new/
+            if subs is not None and sub not in subs:
+                continue
             with os.scandir(self.directory / sub) as entries:
                 for entry in entries:
                     try:
@@ -179,14 +208,19 @@ class Folder:
                     found.setdefault(parsed.base, (sub, parsed))
         return found
 
-    def _rescan(self, move_new: bool) -> list[int]:
+    def _rescan(self, move_new: bool, dirty: set[str]) -> list[int]:
+        """List the ``dirty`` directories (the others are as the index says)."""
         assert self._index is not None
         now_ns = time.time_ns()
-        found = self._list()
+        pre = {sub: _mtime_ns(self.directory / sub) for sub in ("new", "cur")}
+        found = self._list(dirty)
         header = self.header
         gone: list[int] = []
         changed: list[Record] = []
         for record in list(self._by_uid.values()):
+            if record.subdir not in dirty:
+                found.pop(record.base, None)  # unchanged; another copy is stale
+                continue
             entry = found.pop(record.base, None)
             if entry is None:
                 gone.append(record.uid)
@@ -199,8 +233,13 @@ class Folder:
                 record.name, record.subdir, record.letters = parsed.name, sub, parsed.letters
                 changed.append(record)
         added = self._new_records(found, header)
+        for sub in dirty:  # what the listing shows is complete as of ``pre``
+            settled = now_ns - pre[sub] > _settle_ns(pre[sub])
+            self._stamps[sub] = pre[sub] if settled else None
         if move_new:
+            before = self._before_change()
             changed.extend(self._move_new(added))
+            self._after_change(before)
         with self._index.transaction() as w:
             if gone:
                 w.remove(gone)
@@ -220,10 +259,24 @@ class Folder:
         self._imported = {}
         if gone or added or changed:
             self._changed()
-        stamps = (_mtime_ns(self.directory / "new"), _mtime_ns(self.directory / "cur"))
-        settled = all(now_ns - stamp > _SETTLE_NS for stamp in stamps)
-        self._stamps = stamps if settled else None
         return gone
+
+    def _before_change(self) -> dict[str, int | None]:
+        """The directory mtimes before one of our own changes (see _after_change)."""
+        return {
+            sub: _mtime_ns(self.directory / sub) if self._stamps[sub] is not None else None
+            for sub in ("new", "cur")
+        }
+
+    def _after_change(self, before: dict[str, int | None]) -> None:
+        """We renamed, linked or removed files ourselves: if the index matched
+        a directory before, it matches it now (so the next sync need not
+        list 10,000 names again after a STORE). A change by another program
+        in the same clock tick as ours would be missed until the next one;
+        deliveries of this process say so themselves (changed_outside)."""
+        for sub, stamp in before.items():
+            if stamp is not None and stamp == self._stamps[sub]:
+                self._stamps[sub] = _mtime_ns(self.directory / sub)
 
     def _new_records(
         self, found: dict[str, tuple[str, MaildirName]], header: Header
@@ -305,7 +358,7 @@ class Folder:
                 return self.path(uid).read_bytes()
             except FileNotFoundError:  # renamed by a flag change: look again
                 with self.lock:
-                    self._stamps = None
+                    self._stamps = {"new": None, "cur": None}
                 self.sync()
         raise KeyError(uid)
 
@@ -325,6 +378,26 @@ class Folder:
         except (FileNotFoundError, NotADirectoryError):
             return None
 
+    def read_header_nowait(self, uid: int, chunk: int = 65536) -> bytes | None:
+        """The header (up to and with its blank line), read without the lock,
+        usually with one read of ``chunk`` bytes; None as read_nowait."""
+        record = self._by_uid.get(uid)
+        if record is None:
+            return None
+        try:
+            with open(self.directory / record.subdir / record.name, "rb") as f:
+                data = f.read(chunk)
+                end = _header_end(data)
+                while end < 0 and len(data) % chunk == 0 and data:
+                    more = f.read(chunk)
+                    if not more:
+                        break
+                    data += more
+                    end = _header_end(data)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return data if end < 0 else data[:end]
+
     # -- changing ----------------------------------------------------------
 
     def set_flags(
@@ -337,6 +410,7 @@ class Folder:
             result: dict[int, frozenset[str]] = {}
             renamed: list[Record] = []
             keywords = list(self._keywords)
+            before = self._before_change()
             for uid in uids:
                 record = self._by_uid.get(uid)
                 if record is None:
@@ -357,6 +431,7 @@ class Folder:
                     record.modseq = self.header.highest_modseq
                     renamed.append(record)
                 result[uid] = letters_to_flags(letters, keywords)
+            self._after_change(before)
             if keywords != self._keywords:
                 self._save_keywords(keywords)
             with self._index.transaction() as w:
@@ -373,6 +448,7 @@ class Folder:
             self._open()
             assert self._index is not None
             removed: list[int] = []
+            before = self._before_change()
             for uid in uids:
                 record = self._by_uid.get(uid)
                 if record is None:
@@ -380,6 +456,7 @@ class Folder:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.directory / record.subdir / record.name)
                 removed.append(uid)
+            self._after_change(before)
             if removed:
                 with self._index.transaction() as w:
                     w.remove(removed)
@@ -410,7 +487,9 @@ class Folder:
             base = f"{unique},S={len(data)},W={crlf_size(data)}"
             name = flag_name(base, letters)
             target = self.directory / "cur" / name
+            before = self._before_change()
             durable_write(self.directory / "tmp" / unique, target, [data], 0o600, replace=False)
+            self._after_change(before)
             os.utime(target, (idate, idate))
             return self._add(base, name, len(data), crlf_size(data), letters, idate)
 
@@ -435,7 +514,9 @@ class Folder:
                 durable_write(
                     self.directory / "tmp" / f"{unique}.copy", tmp, [source.read_bytes()], 0o600
                 )
+            before = self._before_change()
             os.rename(tmp, self.directory / "cur" / name)
+            self._after_change(before)
             fsync_directory(self.directory / "cur")
             return self._add(base, name, size, vsize, letters, idate)
 
@@ -451,6 +532,7 @@ class Folder:
             w.set_header(header)
         self._by_uid[uid] = record
         self._by_base[base] = record
+        self.recent.add(uid)  # RFC 3501 2.3.2: new to every session (APPEND, COPY)
         self._changed()
         return uid
 
@@ -484,7 +566,7 @@ class Folder:
     def changed_outside(self) -> None:
         """Something outside this object (a delivery) changed the Maildir."""
         with self.lock:
-            self._stamps = None
+            self._stamps["new"] = None
             watchers = list(self._watchers)
         for callback in watchers:
             callback()

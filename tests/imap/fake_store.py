@@ -83,6 +83,7 @@ class FakeStore:
     def __init__(self) -> None:
         self.accounts: dict[str, dict[str, FolderData]] = {}
         self.reads: list[int] = []  # UIDs read, in order
+        self.header_reads: list[int] = []  # UIDs whose header alone was read
         self.now = 1_800_000_000.0
         self.broken = False
 
@@ -304,6 +305,14 @@ class FakeSelected:
         for m in self.data.messages:
             if m.uid == uid:
                 return succeed(m.data)
+        return fail(KeyError(uid))
+
+    def read_header(self, uid: int) -> Deferred[bytes]:
+        self.account.store.header_reads.append(uid)
+        for m in self.data.messages:
+            if m.uid == uid:
+                end = m.data.find(b"\r\n\r\n")
+                return succeed(m.data if end < 0 else m.data[: end + 4])
         return fail(KeyError(uid))
 
     def cached(self, uid: int, key: str) -> object:

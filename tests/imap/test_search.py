@@ -89,9 +89,12 @@ def test_messages_read_only_when_needed(tmp_path: Path) -> None:
     assert server.store.reads == []
     # FLAGGED decides message 1 (OR is true), 2 and 3 need the header
     search(c, "OR FLAGGED FROM dave")
-    assert server.store.reads == [2, 3]
-    server.store.reads.clear()
+    assert server.store.header_reads == [2, 3]  # the header is enough
+    assert server.store.reads == []
+    server.store.header_reads.clear()
     search(c, "UNSEEN FROM erin")
+    assert server.store.header_reads == [3]
+    search(c, "UNSEEN BODY hello")  # the body: the whole message
     assert server.store.reads == [3]
 
 

@@ -95,25 +95,39 @@ def test_changes_by_other_programs_are_picked_up(tmp_path: Path) -> None:
 
 def test_unchanged_directories_are_not_listed_again(tmp_path: Path) -> None:
     drop(tmp_path, "1.m")
+    drop(tmp_path, "2.m")
     folder = Folder(tmp_path)
     folder.sync(move_new=True)
-    for sub in ("new", "cur"):  # settled: older than the two-second window
-        os.utime(tmp_path / sub, (1_000_000_000, 1_000_000_000))
+    for sub in ("new", "cur"):  # settled: older than the settle window
+        os.utime(tmp_path / sub, (1_000_000_000.5, 1_000_000_000.5))
     folder.sync()  # records the settled mtimes
-    listed = []
+    listed: list[set[str] | None] = []
     original = folder._list
 
-    def counting() -> dict[str, tuple[str, object]]:
-        listed.append(1)
-        return original()  # type: ignore[return-value]
+    def counting(subs: set[str] | None = None) -> dict[str, tuple[str, object]]:
+        listed.append(subs)
+        return original(subs)  # type: ignore[return-value]
 
     folder._list = counting  # type: ignore[method-assign,assignment]
     folder.sync()
     assert listed == []
-    drop(tmp_path, "2.m")  # changes new/'s mtime
+    # our own flag change (a STORE) keeps the index in step: no listing
+    folder.set_flags([1], lambda f: f | {"\\Seen"})
     folder.sync()
-    assert listed == [1]
-    assert [r.uid for r in folder.messages()] == [1, 2]
+    assert listed == []
+    # a delivery by another program: only new/ is listed
+    drop(tmp_path, "3.m")
+    os.utime(tmp_path / "new", (1_000_000_001.5, 1_000_000_001.5))
+    folder.sync()
+    assert listed == [{"new"}]
+    assert [r.uid for r in folder.messages()] == [1, 2, 3]
+    # another program flags a message in cur/: cur/ is listed
+    name = next(n for n in os.listdir(tmp_path / "cur") if n.startswith("2.m"))
+    os.rename(tmp_path / "cur" / name, tmp_path / "cur" / "2.m:2,F")
+    os.utime(tmp_path / "cur", (1_000_000_002.5, 1_000_000_002.5))
+    folder.sync()
+    assert listed[-1] == {"cur"}
+    assert folder.flags(folder.messages()[1]) == {"\\Flagged"}
 
 
 def test_a_restart_does_not_read_indexed_files_again(
@@ -260,3 +274,17 @@ def test_readers_never_see_half_written_mail_while_delivery_runs(tmp_path: Path)
     thread.join()
     assert len(folder.messages()) == 300
     assert sorted(seen) == list(range(1, 301))
+
+
+def test_read_header_stops_at_the_blank_line(tmp_path: Path) -> None:
+    drop(tmp_path, "1.m", b"Subject: a\nFrom: b\n\nbody\n" + b"x" * 200_000)
+    drop(tmp_path, "2.m", b"Subject: crlf\r\n\r\nbody\r\n")
+    drop(tmp_path, "3.m", b"Subject: no body at all\n")
+    drop(tmp_path, "4.m", b"X-Long: " + b"y" * 100_000 + b"\n\nbody\n")  # header > one chunk
+    folder = Folder(tmp_path)
+    folder.sync()
+    assert folder.read_header_nowait(1) == b"Subject: a\nFrom: b\n\n"
+    assert folder.read_header_nowait(2) == b"Subject: crlf\r\n\r\n"
+    assert folder.read_header_nowait(3) == b"Subject: no body at all\n"
+    assert folder.read_header_nowait(4) == b"X-Long: " + b"y" * 100_000 + b"\n\n"
+    assert folder.read_header_nowait(99) is None
