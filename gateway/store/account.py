@@ -293,7 +293,10 @@ class Account:
                 folder.sync()
                 records = folder.messages()
                 unseen = sum(1 for r in records if SEEN not in folder.flags(r))
-                recent = sum(1 for r in records if r.uid in folder.recent)
+                # RFC 3501 6.3.10: \Recent in any session, or in none yet
+                recent = sum(
+                    1 for r in records if r.uid in folder.recent or r.uid in folder.claimed
+                )
                 h = folder.header
                 return FolderStatus(
                     len(records), recent, h.uidnext, h.uidvalidity, unseen, h.highest_modseq
@@ -338,6 +341,7 @@ class Selected:
         self.name = name
         self.readonly = readonly
         self._watcher: Callable[[], None] | None = None
+        self._claimed: set[int] = set()  # the \Recent messages of this session
         self._notify: Callable[[], None] | None = None
         self.messages: list[MessageInfo] = []
         self._modseq: dict[int, int] = {}
@@ -362,6 +366,8 @@ class Selected:
         recent = False
         if claim and record.uid in self.folder.recent:
             self.folder.recent.discard(record.uid)  # \Recent for one session only
+            self.folder.claimed.add(record.uid)
+            self._claimed.add(record.uid)
             recent = True
         return MessageInfo(
             record.uid,
@@ -566,3 +572,6 @@ class Selected:
 
     def close(self) -> None:
         self.watch(None)
+        with self.folder.lock:  # this session's \Recent messages are recent no more
+            self.folder.claimed -= self._claimed
+        self._claimed = set()

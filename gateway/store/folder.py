@@ -96,6 +96,7 @@ class Folder:
         self._keywords: list[str] = []
         self._keywords_mtime: int | None = None
         self.recent: set[int] = set()  # UIDs no session has claimed yet (RFC 3501 2.3.2)
+        self.claimed: set[int] = set()  # UIDs \Recent in a session still open
         self._imported: dict[str, int] = {}  # Dovecot's UIDs while rebuilding
         # Bumped on every change; watchers are told (from the changing thread).
         self.version = 0
@@ -466,6 +467,7 @@ class Folder:
                     record = self._by_uid.pop(uid)
                     self._by_base.pop(record.base, None)
                     self.recent.discard(uid)
+                    self.claimed.discard(uid)
                     self._cache.pop(uid, None)
                     self._cache_dirty.discard(uid)
                 self._changed()

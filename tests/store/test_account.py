@@ -260,3 +260,12 @@ def test_poll_wakes_watchers_for_mail_other_programs_drop(account: Account, root
     assert woken == [1]
     changes = result(watching.changes())
     assert [m.uid for m in changes.added] == [1]
+
+
+def test_status_counts_messages_recent_in_an_open_session(account: Account, root: Path) -> None:
+    deliver(root, 1)
+    assert result(account.status("INBOX")).recent == 1  # nobody has seen it
+    selected = result(account.select("INBOX", False))
+    assert result(account.status("INBOX")).recent == 1  # \Recent in that session
+    selected.close()
+    assert result(account.status("INBOX")).recent == 0
