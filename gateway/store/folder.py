@@ -271,13 +271,17 @@ class Folder:
 
     def _after_change(self, before: dict[str, int | None]) -> None:
         """We renamed, linked or removed files ourselves: if the index matched
-        a directory before, it matches it now (so the next sync need not
-        list 10,000 names again after a STORE). A change by another program
-        in the same clock tick as ours would be missed until the next one;
-        deliveries of this process say so themselves (changed_outside)."""
-        for sub, stamp in before.items():
-            if stamp is not None and stamp == self._stamps[sub]:
-                self._stamps[sub] = _mtime_ns(self.directory / sub)
+        ``cur/`` before, it matches it now (so the next sync need not list
+        10,000 names again after a STORE). A change to ``cur/`` by another
+        program in the same clock tick as ours would be missed until the
+        next one; other programs deliver into ``new/``, which is not
+        trusted this way."""
+        stamp = before.get("cur")
+        if stamp is not None and stamp == self._stamps["cur"]:
+            self._stamps["cur"] = _mtime_ns(self.directory / "cur")
+        # new/ is where other programs deliver: a delivery in the same clock
+        # tick as our change would hide behind it, so new/ is listed again
+        # (it is small) whenever its mtime moved.
 
     def _new_records(
         self, found: dict[str, tuple[str, MaildirName]], header: Header
