@@ -17,27 +17,20 @@ responses of a command go out in one write where possible.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from twisted.cred.credentials import UsernamePassword
-from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred, maybeDeferred
-from twisted.internet.interfaces import IDelayedCall, ISSLTransport
-from twisted.internet.protocol import Factory
+from twisted.internet.interfaces import IDelayedCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from gateway.auth.sasl import (
     MECHANISMS,
-    AuthzidRefused,
     Challenge,
     PasswordCredentials,
     PasswordExchange,
-    SASLCancelled,
-    SASLError,
     UnknownMechanism,
 )
 from gateway.imap import wire
@@ -47,16 +40,13 @@ from gateway.imap.framing import Complete, Continue, Framer, Refused
 from gateway.imap.parser import parse_command
 from gateway.imap.session import Bad, IMAPConfig, No, Result, State, no, ok
 from gateway.imap.syntax import Authenticate, Command, Enable, Id, Login, NoArgs, ParseError
-from gateway.interfaces import IMailAccount, IMailUser
-from gateway.limits import no_delay
-from gateway.smtp.policy import is_trusted
+from gateway.interfaces import IMailAccount
+from gateway.session import LoginReplies, LoginResult, SASLReplies, SessionFactory, sasl_step
 from gateway.starttls import start_tls
 
 __all__ = ["IMAPConfig", "IMAPFactory", "IMAPServerProtocol", "State"]
 
 log = Logger()
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # RFC 3501 6: the commands valid in each state
 _ANY = frozenset({"CAPABILITY", "NOOP", "LOGOUT", "ID"})
@@ -104,24 +94,24 @@ _NO_EXPUNGE = frozenset({"FETCH", "STORE", "SEARCH"})
 CONTINUE_LITERAL = b"+ Ready for literal data\r\n"
 SERVER_ID = b'ID ("name" "mailgateway" "vendor" "mailgateway")'
 
-
-def _printable(name: bytes) -> str:
-    """A client-supplied name made safe for one log line."""
-    return _CONTROL.sub("?", name[:100].decode("utf-8", "replace"))
+# RFC 3501 6.2.2, RFC 5530: the answers to AUTHENTICATE and logins
+_AUTH_FAILED = no("Authentication failed.", "AUTHENTICATIONFAILED")
+_SASL_REPLIES = SASLReplies(
+    b"BAD Authentication cancelled",
+    _AUTH_FAILED,
+    b"BAD Invalid base64 or malformed SASL response",
+)
+_LOGIN_REPLIES: LoginReplies[bytes | None] = LoginReplies(
+    no("Too many failed logins from your address, try again later.", "UNAVAILABLE"),
+    _AUTH_FAILED,
+    _AUTH_FAILED,
+)
 
 
 class IMAPServerProtocol(MailboxCommands, SelectedCommands):
     def __init__(self, config: IMAPConfig) -> None:
         super().__init__(config)
         self.framer = Framer(config.max_line, config.max_literal, config.max_command)
-        self.tls = config.implicit_tls
-        self.trusted = False
-        self.counted = False
-        self.busy = False
-        self._processing = False
-        self._close_after = False
-        self.timer: IDelayedCall | None = None
-        self.errors = 0
         self.commands = 0
         self._logout: Callable[[], None] | None = None
         self._user_counted = False
@@ -131,19 +121,10 @@ class IMAPServerProtocol(MailboxCommands, SelectedCommands):
 
     # -- connection ------------------------------------------------------------
 
-    def connectionMade(self) -> None:
-        peer: Any = self.transport.getPeer() if self.transport is not None else None
-        self.client_ip = str(getattr(peer, "host", "unknown"))
-        if ISSLTransport.providedBy(self.transport):
-            self.tls = True  # imaps: wrapped in TLSMemoryBIOProtocol
-        if not self.config.connections.acquire(self.client_ip):
-            log.warn("imap: refusing {ip}: too many connections", ip=self.client_ip)
-            self.untagged(b"BYE [UNAVAILABLE] Too many connections, try again later.")
-            self._close()
-            return
-        self.counted = True
-        no_delay(self.transport)
-        self.trusted = is_trusted(self.client_ip, self.config.trusted_networks)
+    def _refuse_connection(self) -> None:
+        self.untagged(b"BYE [UNAVAILABLE] Too many connections, try again later.")
+
+    def _greet(self) -> None:
         caps = " ".join(self.capabilities()).encode()
         self.untagged(
             b"OK [CAPABILITY "
@@ -153,16 +134,11 @@ class IMAPServerProtocol(MailboxCommands, SelectedCommands):
             + b" IMAP4rev1 ready."
         )
         self.flush()
-        self._arm_timer()
 
     def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
-        self.closing = True
-        if self.counted:
-            self.config.connections.release(self.client_ip)
-            self.counted = False
-        for call in (self.timer, self._keepalive):
-            if call is not None and call.active():
-                call.cancel()
+        super().connectionLost(reason)
+        if self._keepalive is not None and self._keepalive.active():
+            self._keepalive.cancel()
         if self.state in (State.AUTHENTICATED, State.SELECTED, State.LOGOUT) and self.user:
             log.info(
                 "imap: {ip}: {user} session ended ({n} commands{how})",
@@ -183,18 +159,13 @@ class IMAPServerProtocol(MailboxCommands, SelectedCommands):
         if logout is not None:
             logout()
 
-    def _arm_timer(self) -> None:
+    def _timeout(self) -> float:
         """RFC 3501 5.4: the autologout timer, reset by any activity."""
         if self.idling is not None:
-            timeout = self.config.idle_timeout
-        elif self.state is State.NOT_AUTHENTICATED:
-            timeout = self.config.login_timeout
-        else:
-            timeout = self.config.timeout
-        if self.timer is not None and self.timer.active():
-            self.timer.reset(timeout)
-        else:
-            self.timer = self.config.clock.callLater(timeout, self._timed_out)
+            return self.config.idle_timeout
+        if self.state is State.NOT_AUTHENTICATED:
+            return self.config.login_timeout
+        return self.config.timeout
 
     def _timed_out(self) -> None:
         log.info("imap: {ip}: autologout timer expired", ip=self.client_ip)
@@ -204,44 +175,32 @@ class IMAPServerProtocol(MailboxCommands, SelectedCommands):
 
     def _close(self) -> None:
         self.flush()
-        self.closing = True
-        if self.transport is not None:
-            self.transport.loseConnection()
+        super()._close()
 
     # -- input -------------------------------------------------------------------
 
-    def dataReceived(self, data: bytes) -> None:
-        if self.closing:
-            return
-        self._arm_timer()
+    def _feed(self, data: bytes) -> None:
         self.framer.feed(data)
-        self._process()
 
-    def _process(self) -> None:
+    def _process_loop(self) -> None:
         """Run buffered commands in order until one waits for the store or
         input runs out; then send what was queued, in one write."""
-        if self._processing:
-            return
-        self._processing = True
-        try:
-            while not self.busy and not self.closing:
-                event = self.framer.next_event()
-                if event is None:
-                    break
-                if isinstance(event, Continue):
-                    # RFC 3501 7.5: go ahead with the synchronising literal
-                    self.queue(CONTINUE_LITERAL)
-                    self.flush()
-                elif isinstance(event, Refused):
-                    self._refused(event)
-                elif self._sasl is not None:
-                    self._sasl_response(event)
-                elif self.idling is not None:
-                    self._idle_input(event)
-                else:
-                    self._command(event.data)
-        finally:
-            self._processing = False
+        while not self.busy and not self.closing:
+            event = self.framer.next_event()
+            if event is None:
+                break
+            if isinstance(event, Continue):
+                # RFC 3501 7.5: go ahead with the synchronising literal
+                self.queue(CONTINUE_LITERAL)
+                self.flush()
+            elif isinstance(event, Refused):
+                self._refused(event)
+            elif self._sasl is not None:
+                self._sasl_response(event)
+            elif self.idling is not None:
+                self._idle_input(event)
+            else:
+                self._command(event.data)
         self.flush()
 
     def _refused(self, event: Refused) -> None:
@@ -365,11 +324,6 @@ class IMAPServerProtocol(MailboxCommands, SelectedCommands):
             f"APPENDLIMIT={self.config.max_literal}",
         ]
 
-    def _plaintext_allowed(self) -> bool:
-        """Passwords only under TLS or from trusted networks (RFC 3501
-        6.2.3, RFC 8314 3)."""
-        return self.tls or self.trusted or self.config.plaintext_auth
-
     def cmd_CAPABILITY(self, cmd: Command) -> Result:
         self.untagged(b"CAPABILITY " + " ".join(self.capabilities()).encode())
         return ok("Capability completed.")
@@ -461,20 +415,17 @@ class IMAPServerProtocol(MailboxCommands, SelectedCommands):
         exchange: PasswordExchange,
         step: Callable[[], Challenge | PasswordCredentials],
     ) -> Result:
-        try:
-            result = step()
-        except SASLCancelled:
-            raise Bad("Authentication cancelled") from None  # RFC 3501 6.2.2
-        except AuthzidRefused:
-            raise No("Authentication failed.", "AUTHENTICATIONFAILED") from None
-        except SASLError:
-            raise Bad("Invalid base64 or malformed SASL response") from None
-        if isinstance(result, Challenge):
+        def challenge(result: Challenge) -> Result:
             # RFC 3501 6.2.2: "+ " and the base64 challenge
             self._sasl = (tag, exchange)
             self.queue(b"+ " + result.data + b"\r\n")
             return None
-        return self._login(result.authcid, result.password, "AUTHENTICATE " + exchange.mechanism)
+
+        def credentials(result: PasswordCredentials) -> Result:
+            method = "AUTHENTICATE " + exchange.mechanism
+            return self._login(result.authcid, result.password, method)
+
+        return sasl_step(step, _SASL_REPLIES, challenge, credentials)
 
     def _sasl_response(self, event: Complete) -> None:
         assert self._sasl is not None
@@ -486,38 +437,14 @@ class IMAPServerProtocol(MailboxCommands, SelectedCommands):
         )
 
     def _login(self, name: bytes, password: bytes, method: str) -> Result:
-        throttle = self.config.auth_throttle
-        if throttle.count(self.client_ip) >= self.config.max_auth_failures:
-            self._close_after = True
-            return no("Too many failed logins from your address, try again later.", "UNAVAILABLE")
-        d: Deferred[Any] = self.config.portal.login(
-            UsernamePassword(name, password), None, IMailUser
+        """Throttled (ServerSession._portal_login); then :meth:`_logged_in`."""
+        credentials = UsernamePassword(name, password)
+        answer: Result = self._portal_login(
+            credentials, name, method, _LOGIN_REPLIES, self._logged_in
         )
-        return d.addCallbacks(
-            partial(self._logged_in, method), partial(self._login_failed, _printable(name), method)
-        )
+        return answer
 
-    def _login_failed(self, name: str, method: str, failure: Failure) -> Result:
-        failure.trap(UnauthorizedLogin)
-        count = self.config.auth_throttle.fail(self.client_ip)
-        log.info(
-            "imap: {ip}: login failed for {name} ({method}; {n} recent failures)",
-            ip=self.client_ip,
-            name=name,
-            method=method,
-            n=count,
-        )
-        answer = no("Authentication failed.", "AUTHENTICATIONFAILED")
-        if count >= self.config.max_auth_failures:
-            self._close_after = True
-            return answer
-        if count < self.config.auth_failures_before_delay:
-            return answer
-        delayed: Deferred[bytes | None] = Deferred()
-        self.config.clock.callLater(self.config.auth_failure_delay, delayed.callback, answer)
-        return delayed
-
-    def _logged_in(self, method: str, result: tuple[Any, Any, Callable[[], None]]) -> Result:
+    def _logged_in(self, method: str, result: LoginResult) -> Result:
         _interface, avatar, logout = result
         user = str(avatar.address)
         if self.closing:
@@ -623,14 +550,8 @@ class IMAPServerProtocol(MailboxCommands, SelectedCommands):
         self._tagged(cmd, answer)
 
 
-class IMAPFactory(Factory):
+class IMAPFactory(SessionFactory[IMAPConfig, IMAPServerProtocol]):
     """Builds protocols for one IMAP listener (imap, or imaps when wrapped
     in ``TLSMemoryBIOFactory`` with ``config.implicit_tls``)."""
 
-    def __init__(self, config: IMAPConfig) -> None:
-        self.config = config
-
-    def buildProtocol(self, addr: Any) -> IMAPServerProtocol:
-        protocol = IMAPServerProtocol(self.config)
-        protocol.factory = self
-        return protocol
+    session = IMAPServerProtocol

@@ -16,19 +16,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from twisted.cred.portal import Portal
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorTime
-from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from gateway.config import Network
 from gateway.imap import wire
 from gateway.imap.fetch import flags_item
 from gateway.imap.syntax import Command, SequenceSet
 from gateway.interfaces import IMailAccount, IMailAccountOpener, ISelectedFolder
-from gateway.limits import AuthThrottle, ConnectionLimiter
+from gateway.limits import ConnectionLimiter
+from gateway.session import ListenerConfig, ServerSession
 from gateway.store.imapview import Changes, FolderError, MessageInfo
 
 __all__ = ["Bad", "IMAPConfig", "IMAPSession", "No", "Result", "State"]
@@ -52,24 +49,17 @@ def _default_user_sessions() -> ConnectionLimiter:
     return ConnectionLimiter(1 << 30, 20)
 
 
-@dataclass
-class IMAPConfig:
+@dataclass(kw_only=True)
+class IMAPConfig(ListenerConfig):
     """Everything the protocols of an IMAP listener share.
 
-    Required: ``hostname`` (greeting), ``portal`` (from
-    :func:`gateway.auth.realm.build_portal`), ``opener`` (the store's
-    :class:`~gateway.interfaces.IMailAccountOpener`), ``clock`` (the
-    reactor, or a ``task.Clock``), ``connections`` (overall and per client
-    IP; may be shared with the imaps listener) and ``auth_throttle``
-    (failed logins per client IP; shared with SMTP and POP3).
+    The fields of :class:`~gateway.session.ListenerConfig` (``tls`` is
+    offered through STARTTLS, RFC 3501 6.2.1; ``implicit_tls`` makes it
+    imaps; ``trusted_networks`` / ``plaintext_auth`` say where passwords
+    may be sent without TLS, RFC 3501 6.2.3 LOGINDISABLED), and:
 
-    Optional:
-
-    - ``tls``: a context factory offered through STARTTLS (RFC 3501 6.2.1);
-      None offers none. ``implicit_tls``: the listener is imaps (also
-      detected from the transport).
-    - ``trusted_networks`` / ``plaintext_auth``: where passwords may be
-      sent without TLS (RFC 3501 6.2.3 LOGINDISABLED, RFC 8314).
+    - ``opener`` (required): the store's
+      :class:`~gateway.interfaces.IMailAccountOpener`.
     - ``user_sessions``: sessions per user (a :class:`ConnectionLimiter`
       keyed by user, ``per_ip`` being the limit); share one between imap
       and imaps.
@@ -82,21 +72,10 @@ class IMAPConfig:
       ``idle_keepalive``: seconds between ``* OK Still here`` in IDLE (0:
       none).
     - ``max_errors``: BAD responses per session before disconnecting.
-    - ``auth_failures_before_delay``, ``auth_failure_delay``,
-      ``max_auth_failures``: as for POP3.
     - ``fetch_batch``: messages read and rendered per write in FETCH.
     """
 
-    hostname: str
-    portal: Portal
     opener: IMailAccountOpener
-    clock: IReactorTime
-    connections: ConnectionLimiter
-    auth_throttle: AuthThrottle
-    tls: Any = None
-    implicit_tls: bool = False
-    trusted_networks: tuple[Network, ...] = ()
-    plaintext_auth: bool = False
     user_sessions: ConnectionLimiter = field(default_factory=_default_user_sessions)
     max_line: int = 65536
     max_literal: int = 50 * 1024 * 1024
@@ -106,9 +85,6 @@ class IMAPConfig:
     idle_timeout: float = 3600.0
     idle_keepalive: float = 120.0
     max_errors: int = 20
-    auth_failures_before_delay: int = 3
-    auth_failure_delay: float = 5.0
-    max_auth_failures: int = 10
     fetch_batch: int = 64
 
 
@@ -143,15 +119,15 @@ def no(text: str, code: str | None = None) -> bytes:
     return b"NO " + (b"[" + code.encode() + b"] " if code else b"") + text.encode()
 
 
-class IMAPSession(Protocol):
+class IMAPSession(ServerSession[IMAPConfig]):
     """Session state and the helpers the command families share."""
 
+    protocol_name = "imap"
+
     def __init__(self, config: IMAPConfig) -> None:
-        self.config = config
+        super().__init__(config)
         self.state = State.NOT_AUTHENTICATED
-        self.client_ip = "unknown"
         self.user = ""
-        self.closing = False
         self.account: IMailAccount | None = None
         self.folder: ISelectedFolder | None = None
         self.uids: list[int] = []  # UIDs in sequence order, as the client knows them

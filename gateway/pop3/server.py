@@ -21,38 +21,36 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
-from typing import Any
 
 from twisted.cred.credentials import ICredentials, UsernamePassword
-from twisted.cred.error import UnauthorizedLogin
-from twisted.cred.portal import Portal
 from twisted.internet.defer import Deferred, maybeDeferred
-from twisted.internet.interfaces import IDelayedCall, IReactorTime, ISSLTransport
-from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from gateway.auth.apop import APOPCredentials
 from gateway.auth.sasl import (
     MECHANISMS,
-    AuthzidRefused,
     Challenge,
     PasswordCredentials,
     PasswordExchange,
-    SASLCancelled,
-    SASLError,
     UnknownMechanism,
 )
-from gateway.config import Network
-from gateway.interfaces import IMaildrop, IMaildropOpener, IMailUser, MaildropInUse
-from gateway.limits import AuthThrottle, ConnectionLimiter, no_delay
+from gateway.interfaces import IMaildrop, IMaildropOpener, MaildropInUse
 from gateway.pop3 import replies
 from gateway.pop3.content import multiline, top
 from gateway.pop3.parser import Command, POP3SyntaxError, parse_command
-from gateway.sendnow import send_now
+from gateway.session import (
+    ListenerConfig,
+    LoginReplies,
+    LoginResult,
+    SASLReplies,
+    ServerSession,
+    SessionFactory,
+    printable,
+    sasl_step,
+)
 from gateway.smtp import codes as smtp_codes
 from gateway.smtp.lines import CommandBuffer, LineError
-from gateway.smtp.policy import is_trusted
 from gateway.starttls import start_tls
 from gateway.store.pop3view import MaildropMessage
 
@@ -63,7 +61,6 @@ log = Logger()
 # RFC 1939 7: the APOP timestamp must differ in every greeting.
 _serial = itertools.count(1)
 _HEX_DIGEST = re.compile(rb"[0-9A-Fa-f]{32}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_NUMBER_DIGITS = 10  # message numbers and TOP line counts
 
 # The line discipline is shared with SMTP (CRLF only, bounded lines); its
@@ -83,57 +80,29 @@ class State(Enum):
     UPDATE = "UPDATE"
 
 
-@dataclass
-class POP3Config:
+@dataclass(kw_only=True)
+class POP3Config(ListenerConfig):
     """Everything the protocols of a POP3 listener share.
 
-    Required: ``hostname`` (greeting and APOP timestamp), ``portal`` (from
-    :func:`gateway.auth.realm.build_portal`), ``opener`` (the store),
-    ``clock`` (the reactor, or a ``task.Clock`` in tests), ``connections``
-    (limits overall and per client IP; may be shared with other listeners)
-    and ``auth_throttle`` (failed logins per client IP in its window; may
-    be shared with SMTP so guesses count across protocols).
+    The fields of :class:`~gateway.session.ListenerConfig` (``hostname``
+    also goes into the APOP timestamp; ``tls`` is offered through STLS, RFC
+    2595 4; ``implicit_tls`` makes it pop3s, port 995), and:
 
-    Optional, with defaults an administrator would expect:
-
-    - ``tls``: a context factory (``getContext()``) offered through STLS
-      (RFC 2595 4); None offers no STLS.
-    - ``implicit_tls``: the listener is pop3s (port 995, the factory wrapped
-      in ``TLSMemoryBIOFactory``). Also detected from the transport
-      (``ISSLTransport``).
-    - ``trusted_networks``: clients there may log in with a plaintext
-      password without TLS; ``plaintext_auth`` allows that for everyone
-      (Dovecot's ``disable_plaintext_auth = no``).
+    - ``opener`` (required): the store.
     - ``apop``: offer APOP (RFC 1939 7) with a timestamp in the greeting.
     - ``max_line``: command line length incl. CRLF (RFC 2449 4: 255);
       ``max_sasl_line`` the same for SASL responses (RFC 5034 4).
     - ``timeout``: the autologout timer in seconds of inactivity (RFC 1939
       3: at least 10 minutes).
     - ``max_errors``: protocol errors per session before disconnecting.
-    - ``auth_failures_before_delay``, ``auth_failure_delay``,
-      ``max_auth_failures``: failed logins per client IP (within the
-      throttle's window) before each failure is answered only after the
-      delay, and before the client is disconnected and refused.
     """
 
-    hostname: str
-    portal: Portal
     opener: IMaildropOpener
-    clock: IReactorTime
-    connections: ConnectionLimiter
-    auth_throttle: AuthThrottle
-    tls: Any = None
-    implicit_tls: bool = False
-    trusted_networks: tuple[Network, ...] = ()
-    plaintext_auth: bool = False
     apop: bool = True
     max_line: int = 255
     max_sasl_line: int = 4096
     timeout: float = 600.0
     max_errors: int = 10
-    auth_failures_before_delay: int = 3
-    auth_failure_delay: float = 5.0
-    max_auth_failures: int = 10
 
 
 class Refused(Exception):
@@ -147,33 +116,29 @@ class Refused(Exception):
 Answer = bytes | Deferred[bytes] | None
 
 
-def _printable(name: bytes) -> str:
-    """A client-supplied name made safe for one log line."""
-    return _CONTROL.sub("?", name[:100].decode("utf-8", "replace"))
-
-
 def _number(arg: bytes, what: str) -> int:
     """A decimal argument (RFC 1939 3: message numbers are decimal)."""
     if not arg.isdigit() or len(arg) > _MAX_NUMBER_DIGITS:
-        raise Refused(replies.err(f"Invalid {what}: {_printable(arg)!r} is not a decimal number"))
+        raise Refused(replies.err(f"Invalid {what}: {printable(arg)!r} is not a decimal number"))
     return int(arg)
 
 
-class POP3ServerProtocol(Protocol):
+# RFC 5034 4, RFC 3206: the answers to AUTH and logins
+_SASL_REPLIES = SASLReplies(
+    replies.AUTH_CANCELLED, replies.LOGIN_FAILED, replies.AUTH_BAD_RESPONSE
+)
+_LOGIN_REPLIES = LoginReplies(
+    replies.TOO_MANY_FAILURES, replies.LOGIN_FAILED, replies.LOGIN_FAILED_CLOSING
+)
+
+
+class POP3ServerProtocol(ServerSession[POP3Config]):
+    protocol_name = "pop3"
+
     def __init__(self, config: POP3Config) -> None:
-        self.config = config
+        super().__init__(config)
         self.buffer = CommandBuffer(config.max_line)
         self.state = State.AUTHORIZATION
-        self.busy = False
-        self.closing = False
-        self._processing = False
-        self._close_after = False
-        self.tls = config.implicit_tls
-        self.trusted = False
-        self.client_ip = "unknown"
-        self.counted = False
-        self.timer: IDelayedCall | None = None
-        self.errors = 0
         self.timestamp = b""
         self.username: bytes | None = None  # from USER, until PASS
         self._sasl: Callable[[bytes], Answer] | None = None  # waiting for a SASL response
@@ -187,19 +152,10 @@ class POP3ServerProtocol(Protocol):
 
     # -- connection ------------------------------------------------------------
 
-    def connectionMade(self) -> None:
-        peer: Any = self.transport.getPeer() if self.transport is not None else None
-        self.client_ip = str(getattr(peer, "host", "unknown"))
-        if ISSLTransport.providedBy(self.transport):
-            self.tls = True  # pop3s: wrapped in TLSMemoryBIOProtocol
-        if not self.config.connections.acquire(self.client_ip):
-            log.warn("pop3: refusing {ip}: too many connections", ip=self.client_ip)
-            self._send(replies.TOO_MANY_CONNECTIONS)
-            self._close()
-            return
-        self.counted = True
-        no_delay(self.transport)
-        self.trusted = is_trusted(self.client_ip, self.config.trusted_networks)
+    def _refuse_connection(self) -> None:
+        self._write(replies.TOO_MANY_CONNECTIONS)
+
+    def _greet(self) -> None:
         greeting = f"{self.config.hostname} POP3 mailgateway ready"
         if self.config.apop:
             # RFC 1939 7: <process-ID.clock@hostname>, unique per greeting
@@ -208,16 +164,10 @@ class POP3ServerProtocol(Protocol):
                 f"@{self.config.hostname}>"
             ).encode("ascii", "replace")
             greeting += " " + self.timestamp.decode("ascii")
-        self._send(replies.ok(greeting))
-        self._arm_timer()
+        self._write(replies.ok(greeting))
 
     def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
-        self.closing = True
-        if self.counted:
-            self.config.connections.release(self.client_ip)
-            self.counted = False
-        if self.timer is not None and self.timer.active():
-            self.timer.cancel()
+        super().connectionLost(reason)
         if self.state is State.TRANSACTION:
             # RFC 1939 6: no QUIT, no UPDATE: nothing is deleted.
             log.info(
@@ -239,61 +189,38 @@ class POP3ServerProtocol(Protocol):
         if logout is not None:
             logout()
 
-    def _arm_timer(self) -> None:
+    def _timeout(self) -> float:
         """RFC 1939 3: the autologout timer, reset by any activity."""
-        if self.timer is not None and self.timer.active():
-            self.timer.reset(self.config.timeout)
-        else:
-            self.timer = self.config.clock.callLater(self.config.timeout, self._timed_out)
+        return self.config.timeout
 
     def _timed_out(self) -> None:
         # RFC 1939 3: close without a reply and without entering UPDATE.
         log.info("pop3: {ip}: autologout timer expired", ip=self.client_ip)
         self._close()
 
-    def _send(self, data: bytes) -> None:
-        if self.transport is not None and not self.closing:
-            send_now(self.transport, data)
-
-    def _close(self) -> None:
-        self.closing = True
-        if self.transport is not None:
-            self.transport.loseConnection()
-
     # -- input -----------------------------------------------------------------
 
-    def dataReceived(self, data: bytes) -> None:
-        if self.closing:
-            return
-        self._arm_timer()
+    def _feed(self, data: bytes) -> None:
         self.buffer.feed(data)
-        self._process()
 
-    def _process(self) -> None:
+    def _process_loop(self) -> None:
         """Run buffered lines in order until a reply is pending or input
-        runs out; re-entrant calls return at once (no recursion per
-        pipelined command), as in the SMTP server."""
-        if self._processing:
-            return
-        self._processing = True
-        try:
-            while not self.busy and not self.closing:
-                try:
-                    line = self.buffer.next_line()
-                except LineError as e:
-                    self._end_sasl()
-                    self._answered(_LINE_ERRORS.get(e.reply, replies.UNKNOWN_COMMAND))
-                    continue
-                if line is None:
-                    return
-                if self._sasl is not None:
-                    handler = self._sasl
-                    self._end_sasl()
-                    self._run(partial(handler, line))
-                else:
-                    self._run(partial(self._command, line))
-        finally:
-            self._processing = False
+        runs out (the re-entrancy guard is ServerSession._process)."""
+        while not self.busy and not self.closing:
+            try:
+                line = self.buffer.next_line()
+            except LineError as e:
+                self._end_sasl()
+                self._answered(_LINE_ERRORS.get(e.reply, replies.UNKNOWN_COMMAND))
+                continue
+            if line is None:
+                return
+            if self._sasl is not None:
+                handler = self._sasl
+                self._end_sasl()
+                self._run(partial(handler, line))
+            else:
+                self._run(partial(self._command, line))
 
     def _run(self, step: Callable[[], Answer]) -> None:
         """Run one command; hold further input until its reply is sent."""
@@ -316,12 +243,12 @@ class POP3ServerProtocol(Protocol):
     def _answered(self, answer: bytes | None) -> None:
         self.busy = False
         if answer is not None:
-            self._send(answer)
+            self._write(answer)
             if replies.is_counted_error(answer):
                 self.errors += 1
                 if self.errors >= self.config.max_errors:
                     log.info("pop3: {ip}: too many errors", ip=self.client_ip)
-                    self._send(replies.TOO_MANY_ERRORS)
+                    self._write(replies.TOO_MANY_ERRORS)
                     self._close()
         if self._close_after:
             self._close()
@@ -375,11 +302,6 @@ class POP3ServerProtocol(Protocol):
                 caps.append("STLS")  # RFC 2595 4
         caps += ["EXPIRE NEVER", "IMPLEMENTATION mailgateway"]  # RFC 2449 6.7, 6.9
         return caps
-
-    def _plaintext_allowed(self) -> bool:
-        """Passwords in the clear only under TLS or from trusted networks
-        (RFC 2595 2.2, RFC 8314 3)."""
-        return self.tls or self.trusted or self.config.plaintext_auth
 
     def _stls_available(self) -> bool:
         return not self.tls and self.config.tls is not None
@@ -459,22 +381,18 @@ class POP3ServerProtocol(Protocol):
     def _sasl_step(
         self, exchange: PasswordExchange, step: Callable[[], Challenge | PasswordCredentials]
     ) -> Answer:
-        try:
-            result = step()
-        except SASLCancelled:
-            return replies.AUTH_CANCELLED
-        except AuthzidRefused:
-            return replies.LOGIN_FAILED
-        except SASLError:
-            return replies.AUTH_BAD_RESPONSE
-        if isinstance(result, Challenge):
+        def challenge(result: Challenge) -> Answer:
             # RFC 5034 4: "+ " and the base64 challenge; the answer may be
             # longer than a command line.
             self._sasl = lambda line: self._sasl_step(exchange, partial(exchange.respond, line))
             self.buffer.max_line = self.config.max_sasl_line
             return b"+ " + result.data + replies.CRLF
-        name = result.authcid
-        return self._login(UsernamePassword(name, result.password), name, exchange.mechanism)
+
+        def credentials(result: PasswordCredentials) -> Answer:
+            name = result.authcid
+            return self._login(UsernamePassword(name, result.password), name, exchange.mechanism)
+
+        return sasl_step(step, _SASL_REPLIES, challenge, credentials)
 
     def _end_sasl(self) -> None:
         self._sasl = None
@@ -485,37 +403,10 @@ class POP3ServerProtocol(Protocol):
     def _login(
         self, credentials: ICredentials, name: bytes, method: str
     ) -> bytes | Deferred[bytes]:
-        throttle = self.config.auth_throttle
-        if throttle.count(self.client_ip) >= self.config.max_auth_failures:
-            self._close_after = True
-            return replies.TOO_MANY_FAILURES
-        d: Deferred[Any] = self.config.portal.login(credentials, None, IMailUser)
-        return d.addCallbacks(
-            partial(self._open, method), partial(self._login_failed, _printable(name), method)
-        )
+        """Throttled (ServerSession._portal_login); then :meth:`_open`."""
+        return self._portal_login(credentials, name, method, _LOGIN_REPLIES, self._open)
 
-    def _login_failed(self, name: str, method: str, failure: Failure) -> bytes | Deferred[bytes]:
-        failure.trap(UnauthorizedLogin)
-        count = self.config.auth_throttle.fail(self.client_ip)
-        log.info(
-            "pop3: {ip}: login failed for {name} ({method}; {n} recent failures)",
-            ip=self.client_ip,
-            name=name,
-            method=method,
-            n=count,
-        )
-        if count >= self.config.max_auth_failures:
-            self._close_after = True
-            return replies.LOGIN_FAILED_CLOSING
-        if count < self.config.auth_failures_before_delay:
-            return replies.LOGIN_FAILED
-        delayed: Deferred[bytes] = Deferred()
-        self.config.clock.callLater(
-            self.config.auth_failure_delay, delayed.callback, replies.LOGIN_FAILED
-        )
-        return delayed
-
-    def _open(self, method: str, result: tuple[Any, Any, Callable[[], None]]) -> Deferred[bytes]:
+    def _open(self, method: str, result: LoginResult) -> Deferred[bytes]:
         """RFC 1939 4: authenticated; lock the maildrop and enter TRANSACTION."""
         _interface, avatar, logout = result
         user = str(avatar.address)
@@ -697,14 +588,8 @@ class POP3ServerProtocol(Protocol):
         return d.addCallbacks(committed, failed)
 
 
-class POP3Factory(Factory):
+class POP3Factory(SessionFactory[POP3Config, POP3ServerProtocol]):
     """Builds protocols for one POP3 listener (pop3, or pop3s when wrapped
     in ``TLSMemoryBIOFactory`` with ``config.implicit_tls``)."""
 
-    def __init__(self, config: POP3Config) -> None:
-        self.config = config
-
-    def buildProtocol(self, addr: Any) -> POP3ServerProtocol:
-        protocol = POP3ServerProtocol(self.config)
-        protocol.factory = self
-        return protocol
+    session = POP3ServerProtocol

@@ -19,23 +19,14 @@ from twisted.cred.credentials import UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import Portal
 from twisted.internet.defer import Deferred, maybeDeferred
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from gateway.auth.sasl import (
-    AuthzidRefused,
-    Challenge,
-    PasswordCredentials,
-    PasswordExchange,
-    SASLCancelled,
-    SASLError,
-    UnknownMechanism,
-)
+from gateway.auth.sasl import Challenge, PasswordCredentials, PasswordExchange, UnknownMechanism
 from gateway.bus.bus import MessageBus
 from gateway.bus.router import Router
-from gateway.config import SMTPSettings
+from gateway.config import Network, SMTPSettings
 from gateway.envelope import Address, Envelope, Origin, Recipient
 from gateway.errors import GatewayError
 from gateway.interfaces import IMailUser
@@ -43,8 +34,14 @@ from gateway.interfaces import IMailUser
 # Shared with the other protocol servers; re-exported for existing importers.
 from gateway.limits import AuthThrottle as AuthThrottle
 from gateway.limits import ConnectionLimiter as ConnectionLimiter
-from gateway.limits import no_delay
-from gateway.sendnow import send_now
+from gateway.session import (
+    LoginPolicy,
+    LoginReplies,
+    SASLReplies,
+    ServerSession,
+    SessionFactory,
+    sasl_step,
+)
 from gateway.smtp import codes
 from gateway.smtp.codes import Reply, reply
 from gateway.smtp.lines import (
@@ -62,7 +59,7 @@ from gateway.smtp.parser import (
     parse_mail_from,
     parse_rcpt_to,
 )
-from gateway.smtp.policy import Client, check_recipient, is_trusted, may_send_as, never_full
+from gateway.smtp.policy import Client, check_recipient, may_send_as, never_full
 from gateway.smtp.received import received_header, with_keyword
 from gateway.starttls import start_tls
 
@@ -91,6 +88,25 @@ class SMTPConfig:
     # The error for a local mailbox with no room left (quota), else None.
     full: Callable[[Address], GatewayError | None] = never_full
 
+    # -- what ServerSession reads (gateway.session.SessionConfig) --------------
+
+    @property
+    def implicit_tls(self) -> bool:
+        return self.kind == "submissions"  # RFC 8314 3.3
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return self.settings.trusted_networks
+
+    @property
+    def plaintext_auth(self) -> bool:
+        return False  # AUTH only under TLS or from trusted networks
+
+    @property
+    def login_policy(self) -> LoginPolicy:
+        s = self.settings
+        return LoginPolicy(s.auth_failures_before_delay, s.auth_failure_delay, s.max_auth_failures)
+
 
 @dataclass
 class Transaction:
@@ -103,64 +119,43 @@ class Transaction:
     chunk_error: Reply | None = None
 
 
-class SMTPServerProtocol(Protocol):
+# RFC 4954 4, 6: AUTH answers
+_SASL_REPLIES = SASLReplies(codes.AUTH_CANCELLED, codes.AUTH_FAILED, codes.AUTH_BAD_RESPONSE)
+_LOGIN_REPLIES = LoginReplies(
+    codes.TOO_MANY_AUTH_FAILURES, codes.AUTH_FAILED, codes.TOO_MANY_AUTH_FAILURES
+)
+
+
+class SMTPServerProtocol(ServerSession[SMTPConfig]):
+    protocol_name = "smtp"
+    close_when_throttled = False  # RFC 4954 4: AUTH is refused, the session goes on
+
     def __init__(self, config: SMTPConfig) -> None:
-        self.config = config
+        super().__init__(config)
         self.settings = config.settings
         self.buffer = CommandBuffer(self.settings.max_command_line)
         self.reader: DataReader | ChunkReader | None = None
-        self.busy = False
-        self.closing = False
-        self.tls = config.kind == "submissions"
         self.helo: str | None = None
         self.esmtp = False
         self.user: Address | None = None
         self.transaction: Transaction | None = None
-        self.errors = 0
-        self.client_ip = "unknown"
-        self._processing = False
-        self.trusted = False
-        self.counted = False
-        self.timer: IDelayedCall | None = None
         self._auth: Callable[[bytes], Any] | None = None  # waiting for a SASL response line
         self._chunk_last = False
         self._chunk_size = 0
 
     # -- connection ----------------------------------------------------------
 
-    def connectionMade(self) -> None:
-        peer: Any = self.transport.getPeer() if self.transport is not None else None
-        self.client_ip = str(getattr(peer, "host", "unknown"))
-        if not self.config.connections.acquire(self.client_ip):
-            log.warn("smtp: refusing {ip}: too many connections", ip=self.client_ip)
-            self._send(codes.TOO_MANY_CONNECTIONS)
-            self._close()
-            return
-        self.counted = True
-        no_delay(self.transport)
-        self.trusted = is_trusted(self.client_ip, self.settings.trusted_networks)
+    def _refuse_connection(self) -> None:
+        self._send(codes.TOO_MANY_CONNECTIONS)
+
+    def _greet(self) -> None:
         self._send(reply(220, None, f"{self.config.hostname} ESMTP mailgateway"))
-        self._arm_timer()
 
-    def connectionLost(self, reason: Failure = Failure(ConnectionError())) -> None:  # noqa: B008
-        if self.counted:
-            self.config.connections.release(self.client_ip)
-            self.counted = False
-        if self.timer is not None and self.timer.active():
-            self.timer.cancel()
-        self.closing = True
-
-    def _arm_timer(self) -> None:
+    def _timeout(self) -> float:
         """RFC 5321 4.5.3.2: a timeout per command, a longer one inside DATA."""
-        timeout = (
-            self.settings.data_timeout
-            if self.reader is not None
-            else self.settings.command_timeout
-        )
-        if self.timer is not None and self.timer.active():
-            self.timer.reset(timeout)
-        else:
-            self.timer = self.config.clock.callLater(timeout, self._timed_out)
+        if self.reader is not None:
+            return self.settings.data_timeout
+        return self.settings.command_timeout
 
     def _timed_out(self) -> None:
         log.info("smtp: {ip} timed out", ip=self.client_ip)
@@ -168,25 +163,15 @@ class SMTPServerProtocol(Protocol):
         self._close()
 
     def _send(self, answer: Reply) -> None:
-        if self.transport is not None and not self.closing:
-            send_now(self.transport, answer.encode())
-
-    def _close(self) -> None:
-        self.closing = True
-        if self.transport is not None:
-            self.transport.loseConnection()
+        self._write(answer.encode())
 
     # -- input ---------------------------------------------------------------
 
-    def dataReceived(self, data: bytes) -> None:
-        if self.closing:
-            return
-        self._arm_timer()
+    def _feed(self, data: bytes) -> None:
         if self.reader is not None and not self.busy:
             self._feed_reader(data)
         else:
             self.buffer.feed(data)
-        self._process()
 
     def _feed_reader(self, data: bytes) -> None:
         assert self.reader is not None
@@ -195,21 +180,6 @@ class SMTPServerProtocol(Protocol):
             reader, self.reader = self.reader, None
             self.buffer.feed(rest)
             self._run(lambda: self._reader_done(reader))
-
-    def _process(self) -> None:
-        """Run buffered commands until one is pending or input runs out.
-
-        Re-entrant calls (a reply given synchronously from inside the loop)
-        return at once and the loop carries on, so thousands of pipelined
-        commands in one packet do not recurse once each.
-        """
-        if self._processing:
-            return
-        self._processing = True
-        try:
-            self._process_loop()
-        finally:
-            self._processing = False
 
     def _process_loop(self) -> None:
         while not self.busy and not self.closing:
@@ -308,14 +278,10 @@ class SMTPServerProtocol(Protocol):
         ]
         if not self.tls and self.config.tls is not None:
             extensions.append("STARTTLS")  # RFC 3207
-        if self._auth_allowed():
+        if self._plaintext_allowed():
             extensions.append("AUTH PLAIN LOGIN")  # RFC 4954
         extensions += ["DSN", "SMTPUTF8", "CHUNKING"]  # RFC 3461, 6531, 3030
         return extensions
-
-    def _auth_allowed(self) -> bool:
-        """AUTH only under TLS, or from trusted networks (RFC 4954 4, RFC 8314)."""
-        return self.tls or self.trusted
 
     def smtp_NOOP(self, argument: str) -> Reply:
         return codes.OK
@@ -365,12 +331,11 @@ class SMTPServerProtocol(Protocol):
     def smtp_AUTH(self, argument: str) -> Reply | Deferred[Reply] | None:
         if not self.esmtp:
             return codes.BAD_SEQUENCE
-        if not self._auth_allowed():
+        if not self._plaintext_allowed():  # RFC 4954 4, RFC 8314
             return codes.ENCRYPTION_REQUIRED
         if self.user is not None or self.transaction is not None:
             return codes.BAD_SEQUENCE
-        failures = self.config.auth_throttle.count(self.client_ip)
-        if failures >= self.settings.max_auth_failures:
+        if self._logins_exhausted():
             return codes.TOO_MANY_AUTH_FAILURES
         mechanism, _, initial = argument.partition(" ")
         try:
@@ -384,18 +349,15 @@ class SMTPServerProtocol(Protocol):
         self, exchange: PasswordExchange, step: Callable[[], Challenge | PasswordCredentials]
     ) -> Reply | Deferred[Reply]:
         """One step of a PLAIN/LOGIN exchange (gateway.auth.sasl)."""
-        try:
-            result = step()
-        except SASLCancelled:
-            return codes.AUTH_CANCELLED
-        except AuthzidRefused:
-            return codes.AUTH_FAILED
-        except SASLError:
-            return codes.AUTH_BAD_RESPONSE
-        if isinstance(result, Challenge):
+
+        def challenge(result: Challenge) -> Reply:
             self._auth = lambda line: self._sasl_step(exchange, partial(exchange.respond, line))
             return codes.AUTH_CONTINUE.with_text(result.data.decode("ascii"))
-        return self._check(result.authcid, result.password)
+
+        def credentials(result: PasswordCredentials) -> Reply | Deferred[Reply]:
+            return self._check(result.authcid, result.password)
+
+        return sasl_step(step, _SASL_REPLIES, challenge, credentials)
 
     def _check(self, username: bytes, password: bytes) -> Deferred[Reply]:
         d = self.config.portal.login(UsernamePassword(username, password), None, IMailUser)
@@ -407,17 +369,9 @@ class SMTPServerProtocol(Protocol):
 
         def failed(failure: Failure) -> Reply | Deferred[Reply]:
             failure.trap(UnauthorizedLogin)
-            count = self.config.auth_throttle.fail(self.client_ip)
+            count, answer = self._count_failed_login(_LOGIN_REPLIES)
             log.info("smtp: {ip}: authentication failed ({n} recent)", ip=self.client_ip, n=count)
-            if count >= self.settings.max_auth_failures:
-                return codes.TOO_MANY_AUTH_FAILURES
-            if count < self.settings.auth_failures_before_delay:
-                return codes.AUTH_FAILED
-            delayed: Deferred[Reply] = Deferred()
-            self.config.clock.callLater(
-                self.settings.auth_failure_delay, delayed.callback, codes.AUTH_FAILED
-            )
-            return delayed
+            return answer
 
         return d.addCallbacks(ok, failed)
 
@@ -617,13 +571,7 @@ def _has_parameters(mail: MailFrom) -> bool:
     )
 
 
-class SMTPFactory(Factory):
+class SMTPFactory(SessionFactory[SMTPConfig, SMTPServerProtocol]):
     """Builds protocols for one listener (smtp, submission or submissions)."""
 
-    def __init__(self, config: SMTPConfig) -> None:
-        self.config = config
-
-    def buildProtocol(self, addr: Any) -> SMTPServerProtocol:
-        protocol = SMTPServerProtocol(self.config)
-        protocol.factory = self
-        return protocol
+    session = SMTPServerProtocol

@@ -8,23 +8,17 @@ real portal over a real users file, verified at once.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twisted.internet import task
-from twisted.internet.address import IPv4Address
-from twisted.logger import formatEvent, globalLogPublisher
-
-from gateway.auth.realm import build_portal
 from gateway.imap.server import IMAPConfig, IMAPServerProtocol
-from gateway.limits import AuthThrottle, ConnectionLimiter
 from gateway.store.users import UserFile
+from tests import protocol_harness
 from tests.imap.fake_store import FakeOpener, FakeStore
-from tests.smtp.smtp_harness import SyncPool, SyncReactor, TLSStringTransport
+from tests.protocol_harness import Connection
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -68,9 +62,8 @@ class Server:
         **overrides: Any,
     ) -> None:
         users = write_users(tmp)
-        self.portal = build_portal(users, tmp / "mail", SyncReactor(), SyncPool())  # type: ignore[arg-type]
-        self.clock = task.Clock()
-        self.clock.advance(1_800_000_000)
+        self.portal = protocol_harness.portal(users, tmp)
+        self.clock = protocol_harness.clock()
         self.store = FakeStore()
         for i, data in enumerate(MESSAGES if messages is None else messages):
             self.store.deliver(ALICE, data)
@@ -82,11 +75,9 @@ class Server:
             hostname="imap.example.test",
             portal=self.portal,
             opener=self.opener,
-            clock=self.clock,
-            connections=ConnectionLimiter(max_connections, max_connections_per_ip),
-            auth_throttle=AuthThrottle(self.clock, 900.0),
-            tls=tls if tls is not None else (None if secure else object()),
-            implicit_tls=secure,
+            **protocol_harness.listener_fields(
+                self.clock, secure, tls, max_connections, max_connections_per_ip
+            ),
             **overrides,
         )
 
@@ -94,33 +85,22 @@ class Server:
         return Client(self, client_ip)
 
 
-class Client:
+class Client(Connection):
     """One connection: send commands, read what the server wrote."""
 
     def __init__(self, server: Server, client_ip: str) -> None:
         self.server = server
         self.protocol = IMAPServerProtocol(server.config)
-        self.transport = TLSStringTransport(peerAddress=IPv4Address("TCP", client_ip, 40000))
-        self.protocol.makeConnection(self.transport)
+        self.transport = protocol_harness.connect(self.protocol, client_ip)
         self.greeting = self.lines()[0] if self.transport.value() else ""
         self.transport.clear()
         self._tags = itertools.count(1)
 
     def raw(self, data: bytes) -> bytes:
-        """Feed ``data``; return everything written meanwhile."""
-        self.transport.clear()
-        self.protocol.dataReceived(data)
-        value = bytes(self.transport.value())
+        """Feed ``data``; return everything written meanwhile (and forget it)."""
+        value = super().raw(data)
         self.transport.clear()
         return value
-
-    def send(self, data: bytes) -> list[str]:
-        return self.raw(data).decode("utf-8", "replace").split("\r\n")[:-1]
-
-    def lines(self) -> list[str]:
-        """What the server wrote since the last send (pushes, timers)."""
-        text = self.transport.value().decode("utf-8", "replace")
-        return text.split("\r\n")[:-1]
 
     def written(self) -> list[str]:
         """What the server wrote since the last send (pushes, timers)."""
@@ -159,25 +139,7 @@ class Client:
     def select(self, mailbox: str = "INBOX", examine: bool = False) -> list[str]:
         return self.ok(f"{'EXAMINE' if examine else 'SELECT'} {mailbox}")
 
-    @property
-    def closed(self) -> bool:
-        return bool(self.transport.disconnecting)
 
-    def lose(self) -> None:
-        self.protocol.connectionLost()
-
-
-@contextlib.contextmanager
-def captured_logs() -> Iterator[list[str]]:
-    lines: list[str] = []
-
-    def observer(event: dict[str, Any]) -> None:
-        text = formatEvent(event)
-        if text.startswith("imap:"):
-            lines.append(text)
-
-    globalLogPublisher.addObserver(observer)
-    try:
-        yield lines
-    finally:
-        globalLogPublisher.removeObserver(observer)
+def captured_logs() -> AbstractContextManager[list[str]]:
+    """The formatted imap log lines emitted inside the block."""
+    return protocol_harness.captured_logs("imap:")

@@ -10,7 +10,7 @@ from zope.interface import alsoProvides
 
 from gateway.imap.server import IMAPServerProtocol, State
 from tests.imap.imap_harness import Server
-from tests.smtp.smtp_harness import TLSStringTransport
+from tests.protocol_harness import TLSStringTransport
 
 
 def test_starttls_discards_pipelined_commands(tmp_path: Path) -> None:

@@ -6,25 +6,20 @@ the real portal over a real users file, with verification run at once.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from twisted.internet import task
-from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.logger import formatEvent, globalLogPublisher
 from zope.interface import implementer
 
 from gateway.auth.passwords import hash_password
-from gateway.auth.realm import build_portal
 from gateway.interfaces import IMaildrop, IMaildropOpener, IMailUser, MaildropInUse
-from gateway.limits import AuthThrottle, ConnectionLimiter
 from gateway.pop3.server import POP3Config, POP3ServerProtocol
 from gateway.store.pop3view import MaildropMessage
 from gateway.store.users import UserFile
-from tests.smtp.smtp_harness import SyncPool, SyncReactor, TLSStringTransport
+from tests import protocol_harness
+from tests.protocol_harness import Connection, TLSStringTransport
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -118,7 +113,7 @@ def write_users(tmp: Path) -> UserFile:
     return UserFile(tmp / "users")
 
 
-class Session:
+class Session(Connection):
     """One POP3 listener's config, and a connection to it.
 
     ``secure`` (the default) makes the listener pop3s (implicit TLS), so
@@ -136,19 +131,16 @@ class Session:
         **overrides: Any,
     ) -> None:
         users = write_users(tmp)
-        self.portal = build_portal(users, tmp / "mail", SyncReactor(), SyncPool())  # type: ignore[arg-type]
-        self.clock = task.Clock()
-        self.clock.advance(1_800_000_000)
+        self.portal = protocol_harness.portal(users, tmp)
+        self.clock = protocol_harness.clock()
         self.opener = MemoryOpener({ALICE: list(MESSAGES), BOB: []})
         self.config = POP3Config(
             hostname="pop.example.test",
             portal=self.portal,
             opener=self.opener,
-            clock=self.clock,
-            connections=ConnectionLimiter(max_connections, max_connections_per_ip),
-            auth_throttle=AuthThrottle(self.clock, 900.0),
-            tls=tls if tls is not None else (None if secure else object()),
-            implicit_tls=secure,
+            **protocol_harness.listener_fields(
+                self.clock, secure, tls, max_connections, max_connections_per_ip
+            ),
             **overrides,
         )
         self.client_ip = client_ip
@@ -157,24 +149,7 @@ class Session:
 
     def connect(self) -> tuple[POP3ServerProtocol, TLSStringTransport]:
         protocol = POP3ServerProtocol(self.config)
-        transport = TLSStringTransport(peerAddress=IPv4Address("TCP", self.client_ip, 40000))
-        protocol.makeConnection(transport)
-        return protocol, transport
-
-    def send(self, data: bytes) -> list[str]:
-        """Feed ``data``; return the lines written meanwhile."""
-        self.transport.clear()
-        self.protocol.dataReceived(data)
-        return self.lines()
-
-    def raw(self, data: bytes) -> bytes:
-        self.transport.clear()
-        self.protocol.dataReceived(data)
-        return bytes(self.transport.value())
-
-    def lines(self) -> list[str]:
-        text = self.transport.value().decode("utf-8", "replace")
-        return text.split("\r\n")[:-1]
+        return protocol, protocol_harness.connect(protocol, self.client_ip)
 
     def status(self, data: bytes) -> list[str]:
         """Only the status lines (+OK / -ERR / +) of the replies to ``data``."""
@@ -189,26 +164,7 @@ class Session:
         assert replies[0].startswith("+OK"), replies
         assert replies[1].startswith("+OK Logged in"), replies
 
-    @property
-    def closed(self) -> bool:
-        return bool(self.transport.disconnecting)
 
-    def lose(self) -> None:
-        self.protocol.connectionLost()
-
-
-@contextlib.contextmanager
-def captured_logs() -> Iterator[list[str]]:
-    """The formatted log lines emitted inside the block."""
-    lines: list[str] = []
-
-    def observer(event: dict[str, Any]) -> None:
-        text = formatEvent(event)
-        if text.startswith("pop3:"):
-            lines.append(text)
-
-    globalLogPublisher.addObserver(observer)
-    try:
-        yield lines
-    finally:
-        globalLogPublisher.removeObserver(observer)
+def captured_logs() -> AbstractContextManager[list[str]]:
+    """The formatted pop3 log lines emitted inside the block."""
+    return protocol_harness.captured_logs("pop3:")

@@ -15,7 +15,7 @@ from gateway.auth.realm import build_portal
 from gateway.interfaces import IMaildrop
 from gateway.pop3.server import State
 from gateway.store.users import UserFile
-from tests.smtp.smtp_harness import SyncPool, SyncReactor
+from tests.syncthreads import SyncPool, SyncReactor
 
 
 def test_user_pass(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from twisted.internet.interfaces import ISSLTransport
 from zope.interface import alsoProvides
 
 from gateway.pop3.server import POP3ServerProtocol, State
-from tests.smtp.smtp_harness import TLSStringTransport
+from tests.protocol_harness import TLSStringTransport
 
 
 def test_stls_discards_pipelined_commands(tmp_path: Path) -> None:

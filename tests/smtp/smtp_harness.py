@@ -6,14 +6,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from twisted.internet import task
-from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.internet.testing import StringTransport
 from zope.interface import implementer
 
 from gateway.auth.passwords import hash_password
-from gateway.auth.realm import build_portal
 from gateway.bus.router import Router
 from gateway.config import SMTPSettings
 from gateway.envelope import Envelope
@@ -22,23 +18,8 @@ from gateway.interfaces import IMessageBus
 from gateway.smtp.server import AuthThrottle, ConnectionLimiter, SMTPConfig, SMTPServerProtocol
 from gateway.store.aliases import AliasFile
 from gateway.store.users import UserFile
-
-
-class SyncPool:
-    def callInThreadWithCallback(self, on_result: Any, f: Any, *a: Any) -> None:
-        try:
-            result = f(*a)
-        except BaseException:
-            from twisted.python.failure import Failure
-
-            on_result(False, Failure())
-        else:
-            on_result(True, result)
-
-
-class SyncReactor:
-    def callFromThread(self, f: Any, *a: Any) -> None:
-        f(*a)
+from tests import protocol_harness
+from tests.protocol_harness import Connection, TLSStringTransport
 
 
 @implementer(IMessageBus)
@@ -64,16 +45,7 @@ class RecordingBus:
         return succeed(qid or "Q")
 
 
-class TLSStringTransport(StringTransport):
-    """Records startTLS instead of doing it."""
-
-    tls_started = False
-
-    def startTLS(self, context: Any) -> None:
-        self.tls_started = True
-
-
-class Session:
+class Session(Connection):
     def __init__(
         self, tmp: Path, kind: str = "smtp", client_ip: str = "192.0.2.10", **overrides: Any
     ) -> None:
@@ -88,10 +60,9 @@ class Session:
         )
         users = UserFile(tmp / "users")
         self.router = Router(("example.test",), users, AliasFile(tmp / "aliases"))
-        self.portal = build_portal(users, tmp / "mail", SyncReactor(), SyncPool())  # type: ignore[arg-type]
+        self.portal = protocol_harness.portal(users, tmp)
         self.bus = RecordingBus()
-        self.clock = task.Clock()
-        self.clock.advance(1_800_000_000)
+        self.clock = protocol_harness.clock()
         max_size = overrides.pop("max_message_size", 10_000)
         settings = SMTPSettings(**overrides)
         self.config = SMTPConfig(
@@ -116,19 +87,12 @@ class Session:
 
     def connect(self) -> tuple[SMTPServerProtocol, TLSStringTransport]:
         protocol = SMTPServerProtocol(self.config)
-        transport = TLSStringTransport(peerAddress=IPv4Address("TCP", self.client_ip, 40000))
-        protocol.makeConnection(transport)
-        return protocol, transport
+        return protocol, protocol_harness.connect(protocol, self.client_ip)
 
-    def send(self, data: bytes) -> list[str]:
-        """Feed ``data``; return the reply lines written meanwhile."""
-        self.transport.clear()
-        self.protocol.dataReceived(data)
-        return self.lines()
-
-    def lines(self) -> list[str]:
-        text = self.transport.value().decode("utf-8", "replace")
-        return [line for line in text.split("\r\n") if line]
+    @staticmethod
+    def split(data: bytes) -> list[str]:
+        """The non-empty reply lines."""
+        return [line for line in data.decode("utf-8", "replace").split("\r\n") if line]
 
     def codes(self, data: bytes) -> list[str]:
         """The final line of each reply, as "250 2.1.0" prefixes."""
@@ -145,10 +109,6 @@ class Session:
 
     def ehlo(self) -> list[str]:
         return self.send(b"EHLO client.example\r\n")
-
-    @property
-    def closed(self) -> bool:
-        return bool(self.transport.disconnecting)
 
 
 def auth_plain(user: str, password: str) -> bytes:
