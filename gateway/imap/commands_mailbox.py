@@ -53,7 +53,8 @@ class MailboxCommands(IMAPSession):
         self.flags_response(folder)
         messages = folder.messages
         self.untagged(b"%d EXISTS" % len(messages))
-        self.untagged(b"%d RECENT" % sum(1 for m in messages if m.recent))
+        self.recent_count = sum(1 for m in messages if m.recent)
+        self.untagged(b"%d RECENT" % self.recent_count)
         for seq, info in enumerate(messages, 1):
             if "\\Seen" not in info.flags:
                 self.untagged(b"OK [UNSEEN %d] First unseen." % seq)

@@ -131,6 +131,7 @@ class IMAPSession(ServerSession[IMAPConfig]):
         self.account: IMailAccount | None = None
         self.folder: ISelectedFolder | None = None
         self.uids: list[int] = []  # UIDs in sequence order, as the client knows them
+        self.recent_count = 0  # the last RECENT the client was told
         self.flags_sent: frozenset[str] = frozenset()  # keywords in the last FLAGS
         self.condstore = False  # RFC 7162 3.1 enabled
         self.dirty = False  # the watch said the folder changed
@@ -266,10 +267,12 @@ class IMAPSession(ServerSession[IMAPConfig]):
                     self.untagged(b"%d EXPUNGE" % seq)
         messages: list[MessageInfo] = folder.messages
         self.uids = uids = [m.uid for m in messages]
+        recent = sum(1 for m in messages if m.recent)
         if changes.added:
-            # RFC 3501 7.3.1 / 7.3.2
-            self.untagged(b"%d EXISTS" % len(uids))
-            self.untagged(b"%d RECENT" % sum(1 for m in messages if m.recent))
+            self.untagged(b"%d EXISTS" % len(uids))  # RFC 3501 7.3.1
+        if changes.added or recent != self.recent_count:
+            self.untagged(b"%d RECENT" % recent)  # RFC 3501 7.3.2: when it changes
+            self.recent_count = recent
         keywords = frozenset(folder.keywords)
         if not keywords <= self.flags_sent:
             self.flags_response(folder)

@@ -20,7 +20,7 @@ def test_idle_pushes_delivery_and_expunge_at_once(tmp_path: Path) -> None:
     other.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
     assert c.written() == ["* 1 FETCH (FLAGS (\\Deleted \\Recent))"]
     other.ok("EXPUNGE")
-    assert c.written() == ["* 1 EXPUNGE"]
+    assert c.written() == ["* 1 EXPUNGE", "* 3 RECENT"]  # RFC 3501 7.3.2
     # anything but DONE leaves IDLE running
     assert c.send(b"j NOOP\r\n") == ["* BAD Expected DONE to end IDLE."]
     assert c.send(b"done\r\n") == ["i OK Idle completed."]
