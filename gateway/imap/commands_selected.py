@@ -8,13 +8,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from gateway.imap import wire
 from gateway.imap.fetch import STRUCTURES, needs_content, render
-from gateway.imap.search import Content, Context, evaluate, max_modseq_key, needs_body
+from gateway.imap.search import (
+    Content,
+    Context,
+    evaluate,
+    header_names,
+    max_modseq_key,
+    needs_body,
+)
 from gateway.imap.session import IMAPSession, No, Result, ok
 from gateway.imap.syntax import Command, Copy, Expunge, Fetch, FetchAtt, Search, Store
 from gateway.interfaces import ISelectedFolder
@@ -123,7 +130,21 @@ class SelectedCommands(IMAPSession):
         undecided: list[int],
         pos: int,
     ) -> Deferred[bytes | None]:
-        """Read the messages only their content can decide, a batch at a time."""
+        """Read the messages only their content can decide, a batch at a
+        time; header fields already in the folder's cache need no read."""
+        names = header_names(args.key)
+        if names is not None and pos == 0:
+            still: list[int] = []
+            for seq in undecided:
+                known = _cached_headers(folder, messages[seq - 1].uid, names)
+                if known is None:
+                    still.append(seq)
+                elif evaluate(args.key, seq, messages[seq - 1], ctx, Content(b"", known)):
+                    matched.append(seq)
+            undecided = still
+            if not undecided:
+                matched.sort()
+                return succeed(self._search_result(cmd, args, messages, matched))
         batch = undecided[pos : pos + _SEARCH_BATCH]
         read = folder.read if needs_body(args.key) else folder.read_header
         reads = [read(messages[seq - 1].uid).addErrback(_missing_to_none) for seq in batch]
@@ -131,10 +152,15 @@ class SelectedCommands(IMAPSession):
 
         def decided(contents: list[bytes | None]) -> Result:
             for seq, data in zip(batch, contents, strict=True):
-                if data is not None and evaluate(
-                    args.key, seq, messages[seq - 1], ctx, Content(data)
-                ):
+                if data is None:
+                    continue
+                content = Content(data)
+                if evaluate(args.key, seq, messages[seq - 1], ctx, content):
                     matched.append(seq)
+                for name in names or ():
+                    folder.remember(
+                        messages[seq - 1].uid, _HEADER_KEY + name, content.header(name)
+                    )
             if pos + _SEARCH_BATCH < len(undecided):
                 return self._search_content(
                     folder, cmd, args, messages, ctx, matched, undecided, pos + _SEARCH_BATCH
@@ -371,3 +397,20 @@ def _already(value: None) -> Deferred[bytes | None]:
     d: Deferred[bytes | None] = Deferred()
     d.callback(value)
     return d
+
+
+# Cached header values for SEARCH: folder.remember(uid, "h:<name>", [...]).
+_HEADER_KEY = "h:"
+
+
+def _cached_headers(
+    folder: ISelectedFolder, uid: int, names: frozenset[str]
+) -> dict[str, list[str]] | None:
+    """The cached values of every field in ``names``, or None if one is missing."""
+    known: dict[str, list[str]] = {}
+    for name in names:
+        values = folder.cached(uid, _HEADER_KEY + name)
+        if not isinstance(values, list):
+            return None
+        known[name] = values
+    return known

@@ -32,7 +32,7 @@ from gateway.imap.syntax import (
 )
 from gateway.store.imapview import MessageInfo
 
-__all__ = ["Content", "Context", "evaluate", "max_modseq_key"]
+__all__ = ["Content", "Context", "evaluate", "header_names", "max_modseq_key", "needs_body"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +52,11 @@ class Content:
 
     __slots__ = ("_body", "_data", "_header_text", "_headers", "_sent")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, headers: dict[str, list[str]] | None = None) -> None:
+        """``headers``: values already known (casefolded, by lower-case name),
+        e.g. from the folder's cache; then ``data`` may be empty."""
         self._data = data
-        self._headers: dict[str, list[str]] = {}
+        self._headers: dict[str, list[str]] = dict(headers or {})
         self._body: str | None = None
         self._header_text: str | None = None
         self._sent: datetime.date | bool | None = False
@@ -88,7 +90,7 @@ class Content:
         time and the zone (the date as written)."""
         if self._sent is False:
             self._sent = None
-            for value in message.header_values(self._data, "Date"):
+            for value in self.header("Date"):
                 parsed = email.utils.parsedate_tz(value)
                 if parsed is not None:
                     try:
@@ -194,3 +196,30 @@ def needs_body(key: SearchKey) -> bool:
     if isinstance(key, OrKey):
         return needs_body(key.left) or needs_body(key.right)
     return False
+
+
+def header_names(key: SearchKey) -> frozenset[str] | None:
+    """The header fields (lower case) that deciding ``key`` may need, or
+    None if it may need more than header fields (BODY, TEXT). The values
+    of these fields can be cached per message, so that a repeated SEARCH
+    FROM reads nothing."""
+    if isinstance(key, TextKey):
+        return None
+    if isinstance(key, HeaderKey):
+        return frozenset({key.name.lower()})
+    if isinstance(key, DateKey):
+        return frozenset({"date"}) if key.sent else frozenset()
+    parts: list[SearchKey] = []
+    if isinstance(key, AndKey):
+        parts = list(key.keys)
+    elif isinstance(key, NotKey):
+        parts = [key.key]
+    elif isinstance(key, OrKey):
+        parts = [key.left, key.right]
+    names: set[str] = set()
+    for part in parts:
+        found = header_names(part)
+        if found is None:
+            return None
+        names |= found
+    return frozenset(names)

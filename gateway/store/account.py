@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from zope.interface import implementer
 
 from gateway.fsutil import atomic_write, fsync_directory
@@ -379,7 +379,28 @@ class Selected:
         )
 
     def changes(self) -> Deferred[Changes]:
-        return self.account.store.run(self._changes)
+        # In step (the usual case between commands): answer here, no thread.
+        return self._here_or_pool(self._changes, cheap=self.folder.in_step)
+
+    def _here_or_pool(
+        self, work: Callable[[], T], cheap: Callable[[], bool] | None = None
+    ) -> Deferred[T]:
+        """Run ``work`` in the calling (reactor) thread when the folder's lock
+        is free (and ``cheap()`` says it will not list a directory), else in
+        the pool: a flag change or an in-step sync is a rename and a SQLite
+        commit, far cheaper than a thread hand-off; a session never waits
+        behind another folder's work."""
+        folder = self.folder
+        if folder.lock.acquire(blocking=False):
+            try:
+                if cheap is None or cheap():
+                    try:
+                        return succeed(work())
+                    except Exception:
+                        return fail()
+            finally:
+                folder.lock.release()
+        return self.account.store.run(work)
 
     def _changes(self) -> Changes:
         folder = self.folder
@@ -470,6 +491,7 @@ class Selected:
             self._writable()
             folder = self.folder
             with folder.lock:
+                folder.origin = self._watcher
                 mine = {m.uid: i for i, m in enumerate(self.messages)}
                 refused = []
                 targets = []
@@ -495,6 +517,8 @@ class Selected:
                     folder.set_flags(targets, change)
                 except ValueError as e:
                     raise FolderError(str(e), "LIMIT") from None
+                finally:
+                    folder.origin = None
                 out = []
                 for uid in targets:
                     record = folder._by_uid.get(uid)
@@ -516,7 +540,7 @@ class Selected:
                 self._refresh_header()
                 return out, refused
 
-        return self.account.store.run(work)
+        return self._here_or_pool(work)
 
     def copy(self, uids: list[int], dest: str, move: bool) -> Deferred[CopyResult]:
         def work() -> CopyResult:

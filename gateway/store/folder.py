@@ -102,6 +102,9 @@ class Folder:
         self.version = 0
         self._watchers: list[Callable[[], None]] = []
         self._polled: tuple[int, int] | None = None  # directory mtimes at the last poll
+        # The watcher of the session making the current change (under the
+        # lock): it is not woken for its own change.
+        self.origin: Callable[[], None] | None = None
         # Parsed data per UID (e.g. IMAP ENVELOPE), kept in the index too.
         self._cache: dict[int, dict[str, Any]] = {}
         self._cache_dirty: set[int] = set()
@@ -553,6 +556,17 @@ class Folder:
         with self.lock, contextlib.suppress(ValueError):
             self._watchers.remove(callback)
 
+    def in_step(self) -> bool:
+        """True when a sync would find nothing: both directories as last
+        seen and nothing in ``new/`` to move (two ``stat`` calls)."""
+        if self._index is None or self._has_new():
+            return False
+        for sub in ("new", "cur"):
+            stamp = self._stamps[sub]
+            if stamp is None or stamp != _mtime_ns(self.directory / sub):
+                return False
+        return True
+
     def poll(self) -> None:
         """Wake the watchers if ``new/`` or ``cur/`` changed since the last
         poll (mail dropped by another program). Two ``stat`` calls; only
@@ -580,7 +594,8 @@ class Folder:
     def _changed(self) -> None:
         self.version += 1
         for callback in list(self._watchers):
-            callback()
+            if callback is not self.origin:  # the session that made the change knows
+                callback()
 
     def cached(self, uid: int, key: str) -> Any:
         entry = self._cache.get(uid)
