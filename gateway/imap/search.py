@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gateway.imap import message
@@ -170,32 +171,30 @@ def evaluate(
     raise AssertionError(f"unknown search key {key!r}")
 
 
+def leaves(key: SearchKey) -> Iterator[SearchKey]:
+    """The keys that are not AND, OR or NOT, anywhere in ``key``."""
+    if isinstance(key, AndKey):
+        for part in key.keys:
+            yield from leaves(part)
+    elif isinstance(key, NotKey):
+        yield from leaves(key.key)
+    elif isinstance(key, OrKey):
+        yield from leaves(key.left)
+        yield from leaves(key.right)
+    else:
+        yield key
+
+
 def max_modseq_key(key: SearchKey) -> bool:
     """True if the search uses MODSEQ (RFC 7162 3.1.5: the response then
     carries the highest MODSEQ of the matches)."""
-    if isinstance(key, ModSeqKey):
-        return True
-    if isinstance(key, AndKey):
-        return any(max_modseq_key(k) for k in key.keys)
-    if isinstance(key, NotKey):
-        return max_modseq_key(key.key)
-    if isinstance(key, OrKey):
-        return max_modseq_key(key.left) or max_modseq_key(key.right)
-    return False
+    return any(isinstance(leaf, ModSeqKey) for leaf in leaves(key))
 
 
 def needs_body(key: SearchKey) -> bool:
     """True if deciding ``key`` may need more than the header (BODY, TEXT):
     otherwise SEARCH reads only each message's header."""
-    if isinstance(key, TextKey):
-        return True
-    if isinstance(key, AndKey):
-        return any(needs_body(k) for k in key.keys)
-    if isinstance(key, NotKey):
-        return needs_body(key.key)
-    if isinstance(key, OrKey):
-        return needs_body(key.left) or needs_body(key.right)
-    return False
+    return any(isinstance(leaf, TextKey) for leaf in leaves(key))
 
 
 def header_names(key: SearchKey) -> frozenset[str] | None:
@@ -203,23 +202,12 @@ def header_names(key: SearchKey) -> frozenset[str] | None:
     None if it may need more than header fields (BODY, TEXT). The values
     of these fields can be cached per message, so that a repeated SEARCH
     FROM reads nothing."""
-    if isinstance(key, TextKey):
-        return None
-    if isinstance(key, HeaderKey):
-        return frozenset({key.name.lower()})
-    if isinstance(key, DateKey):
-        return frozenset({"date"}) if key.sent else frozenset()
-    parts: list[SearchKey] = []
-    if isinstance(key, AndKey):
-        parts = list(key.keys)
-    elif isinstance(key, NotKey):
-        parts = [key.key]
-    elif isinstance(key, OrKey):
-        parts = [key.left, key.right]
     names: set[str] = set()
-    for part in parts:
-        found = header_names(part)
-        if found is None:
+    for leaf in leaves(key):
+        if isinstance(leaf, TextKey):
             return None
-        names |= found
+        if isinstance(leaf, HeaderKey):
+            names.add(leaf.name.lower())
+        elif isinstance(leaf, DateKey) and leaf.sent:
+            names.add("date")
     return frozenset(names)

@@ -14,6 +14,7 @@ import smtplib
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -160,28 +161,19 @@ def test_wrong_password_is_refused(daemon: SMTPDaemon) -> None:
     client.quit()
 
 
-@pytest.mark.skipif(not shutil.which("fetchmail"), reason="fetchmail not installed")
-def test_fetchmail_retrieves_and_deletes_over_tls(daemon: SMTPDaemon, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("program", "retrieve"),
+    [("fetchmail", fetchmail_retrieve), ("getmail", getmail_retrieve)],
+    ids=["fetchmail", "getmail6"],
+)
+def test_real_client_retrieves_and_deletes_over_tls(
+    daemon: SMTPDaemon, tmp_path: Path, program: str, retrieve: Any
+) -> None:
+    if not shutil.which(program):
+        pytest.skip(f"{program} not installed")
     deliver(daemon, *MESSAGES)
     assert daemon.pop3s_port is not None
-    run = fetchmail_retrieve(
-        "127.0.0.1", daemon.pop3s_port, USER, PASSWORD, tmp_path / "fetched", ssl=True
-    )
-    assert run.returncode == 0, run.output
-    got = sorted(body_of(m.replace(b"\r\n", b"\n").split(b"\n")[:-1]) for m in run.contents())
-    assert got == sorted(MESSAGES)
-    client = login(daemon)
-    assert client.stat() == (0, 0)
-    client.quit()
-
-
-@pytest.mark.skipif(not shutil.which("getmail"), reason="getmail6 not installed")
-def test_getmail_retrieves_and_deletes_over_tls(daemon: SMTPDaemon, tmp_path: Path) -> None:
-    deliver(daemon, *MESSAGES)
-    assert daemon.pop3s_port is not None
-    run = getmail_retrieve(
-        "127.0.0.1", daemon.pop3s_port, USER, PASSWORD, tmp_path / "Maildir", ssl=True
-    )
+    run = retrieve("127.0.0.1", daemon.pop3s_port, USER, PASSWORD, tmp_path / "got", ssl=True)
     assert run.returncode == 0, run.output
     got = sorted(body_of(m.replace(b"\r\n", b"\n").split(b"\n")[:-1]) for m in run.contents())
     assert got == sorted(MESSAGES)
