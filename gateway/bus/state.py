@@ -45,6 +45,7 @@ class RecipientState:
     route: str | None = None
     last: GatewayError | None = None
     detail: str | None = None  # mailbox path, remote MTA...
+    warned: bool = False  # a delay notice went out (RFC 3464 "delayed", once)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -52,6 +53,8 @@ class RecipientState:
             "status": str(self.status),
             "attempts": self.attempts,
         }
+        if self.warned:
+            data["warned"] = True
         if self.parent is not None:
             data["parent"] = self.parent
         if self.status is Status.DEFERRED:
@@ -127,7 +130,8 @@ def apply_event(state: MessageState, event: dict[str, Any]) -> None:
 
     Events (``ev`` key): ``expanded`` (rcpt, targets), ``routed`` (rcpt,
     route), ``delivered``/``relayed``/``failed``/``deferred`` (rcpt, error
-    fields, next), ``held``, ``released``, ``retry``, ``deleted``, ``done``.
+    fields, next), ``warned`` (rcpts: a delay notice was sent), ``held``,
+    ``released``, ``retry``, ``deleted``, ``done``.
     Unknown events are ignored so that older code can read newer journals.
     """
     kind = event["ev"]
@@ -156,6 +160,9 @@ def apply_event(state: MessageState, event: dict[str, Any]) -> None:
                 rcpt.next_attempt = 0.0
     elif kind == "deleted":
         state.deleted = True
+    elif kind == "warned":
+        for index in event["rcpts"]:
+            state.recipients[int(index)].warned = True
     elif kind == "snapshot":  # written when a message is moved to a newer segment
         restore_recipients(state, event["recipients"])
         state.held = bool(event.get("held", False))
@@ -173,6 +180,7 @@ def restore_recipients(state: MessageState, recipients: list[dict[str, Any]]) ->
             route=r.get("route"),
             last=GatewayError.from_json(r["last"]) if "last" in r else None,
             detail=r.get("detail"),
+            warned=bool(r.get("warned", False)),
         )
         for r in recipients
     ]

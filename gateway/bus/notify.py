@@ -1,0 +1,109 @@
+"""Which delivery status notifications an attempt's outcomes call for.
+
+Pure decisions over a message's state and the outcome events just recorded
+(RFC 3461 4.1 NOTIFY, RFC 3464 actions); building the report itself is
+:mod:`gateway.dsn`'s job, sending it is the bus's.
+
+- never for a null reverse-path (RFC 3461 5.2, RFC 5321 6.1: no bounce of
+  a bounce);
+- ``failed``: unless NOTIFY excludes FAILURE (no NOTIFY means FAILURE and
+  DELAY, RFC 3461 4.1);
+- ``delivered`` (final delivery here) and ``relayed`` (handed to a next hop
+  without DSN, RFC 3461 4): only with NOTIFY=SUCCESS;
+- ``delayed``: once per recipient, when it is still deferred
+  ``delay_warning`` seconds after arrival, unless NOTIFY excludes DELAY.
+
+Recipients that came from an alias answer to the NOTIFY and ORCPT of the
+envelope recipient they descend from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.bus.state import MessageState, Status
+from gateway.envelope import Address, Recipient
+
+#: Report kinds, in the order they are sent for one attempt.
+KINDS = ("failed", "delayed", "delivered", "relayed")
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    """One recipient of a report (the per-recipient fields of RFC 3464 2.3)."""
+
+    final: Address
+    original: tuple[str, str] | None  # ORCPT (addr-type, address)
+    action: str  # failed, delayed, delivered, relayed
+    status: str  # RFC 3463
+    diagnostic: str | None  # "smtp; 550 5.1.1 ..."
+    remote_mta: str | None
+    last_attempt: float
+    will_retry_until: float | None
+
+
+def _envelope_recipient(state: MessageState, index: int) -> Recipient | None:
+    root = state.root(index)
+    recipients = state.envelope.recipients
+    return recipients[root] if root < len(recipients) else None
+
+
+def _wanted(kind: str, notify: frozenset[str] | None) -> bool:
+    if notify is None:  # RFC 3461 4.1: no NOTIFY = FAILURE and DELAY
+        return kind in ("failed", "delayed")
+    wanted = {"failed": "FAILURE", "delayed": "DELAY"}.get(kind, "SUCCESS")
+    return wanted in notify
+
+
+def notifications(
+    state: MessageState,
+    events: list[dict[str, Any]],
+    now: float,
+    lifetime: float,
+    delay_warning: float,
+) -> dict[str, list[ReportLine]]:
+    """Report kind -> its recipients, for the outcome ``events`` of one
+    attempt (already applied to ``state``). Empty when nothing is due."""
+    if state.envelope.sender is None:
+        return {}
+    reports: dict[str, list[ReportLine]] = {}
+    for event in events:
+        kind = event.get("ev")
+        if kind not in ("failed", "delivered", "relayed", "deferred"):
+            continue
+        index = int(event["rcpt"])
+        rcpt = state.recipients[index]
+        if kind == "deferred":
+            if rcpt.warned or now - state.accepted_at < delay_warning:
+                continue
+            kind = "delayed"
+        origin = _envelope_recipient(state, index)
+        if not _wanted(kind, origin.notify if origin is not None else None):
+            continue
+        code, status, text = event.get("code"), event.get("status", "2.0.0"), event.get("text")
+        diagnostic = f"smtp; {code} {status} {text}" if code and kind != "delivered" else None
+        reports.setdefault(kind, []).append(
+            ReportLine(
+                final=rcpt.address,
+                original=origin.orcpt if origin is not None else None,
+                action=kind,
+                status=str(status),
+                diagnostic=diagnostic,
+                remote_mta=event.get("detail") if kind in ("failed", "relayed") else None,
+                last_attempt=float(event.get("t", now)),
+                will_retry_until=state.accepted_at + lifetime if kind == "delayed" else None,
+            )
+        )
+    return {kind: reports[kind] for kind in KINDS if kind in reports}
+
+
+def warned_event(lines: list[ReportLine], state: MessageState) -> dict[str, Any]:
+    """The journal event recording that these recipients got a delay notice."""
+    wanted = {str(line.final) for line in lines}
+    indexes = [
+        i
+        for i, r in enumerate(state.recipients)
+        if r.status is Status.DEFERRED and str(r.address) in wanted
+    ]
+    return {"ev": "warned", "rcpts": indexes}
