@@ -28,13 +28,13 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from gateway import errors
-from gateway.bus import history, journal
+from gateway.bus import history, journal, notify
 from gateway.bus.agents import DeliveryJob, Outcome, Result, Target
 from gateway.bus.retry import RetrySchedule
 from gateway.bus.router import Route, RouteKind, Router
 from gateway.bus.spool import QueuedMessage, Spool, message_meta
 from gateway.bus.state import MessageState, Status, apply_event
-from gateway.envelope import Address, Envelope
+from gateway.envelope import Address, Envelope, Origin, Recipient
 from gateway.errors import GatewayError
 from gateway.interfaces import IDeliveryAgent, IMessageBus
 from gateway.message import get_header
@@ -43,6 +43,11 @@ log = Logger()
 
 CONTENT_CACHE_BYTES = 64 << 20
 NOT_ACCEPTING = GatewayError(421, "4.3.2", "System shutting down, try again later")
+
+
+#: Builds the RFC 3464 report (a whole message) for one kind of notification:
+#: (state of the original, kind, its recipients, the original content).
+Reporter = Callable[[MessageState, str, list["notify.ReportLine"], bytes], bytes]
 
 
 class QueueIdError(KeyError):
@@ -73,7 +78,15 @@ class MessageBus(Service):
         max_deliveries: int = 20,
         history_days: int = 30,
         clock: IReactorTime | None = None,
+        reporter: Reporter | None = None,
+        delay_warning: float = 4 * 3600.0,
     ) -> None:
+        """``reporter`` builds a delivery status notification (RFC 3464)
+        for the outcomes :mod:`gateway.bus.notify` says call for one; the
+        bus submits it to the original sender from ``<>``. Without one, no
+        notifications are sent."""
+        self.reporter = reporter
+        self.delay_warning = delay_warning
         self.spool = spool
         self.router = router
         self.agents = agents
@@ -388,7 +401,9 @@ class MessageBus(Service):
         plan = self._plan(message, self.clock.seconds())
         events = plan.events
         if not plan.jobs:
-            return self._record(message, events) if events else succeed(None)
+            if not events:
+                return succeed(None)
+            return self._record(message, events).addCallback(self._notify, message, events, None)
         content = self._content(message)
         runs = [
             self._run_agent(
@@ -410,7 +425,9 @@ class MessageBus(Service):
             for kind, batch in zip(plan.jobs, results, strict=True):
                 for outcome in batch:
                     self._add_outcome(message, kind, outcome, done, plan, events)
-            return self._record(message, events)
+            return self._record(message, events).addCallback(
+                self._notify, message, events, content
+            )
 
         return gatherResults(runs, consumeErrors=True).addCallback(outcomes)
 
@@ -429,6 +446,52 @@ class MessageBus(Service):
         events.append(event)
         for duplicate in plan.duplicates.get(outcome.target.index, []):
             events.append({**event, "rcpt": duplicate, "duplicate_of": event["rcpt"]})
+
+    def _notify(
+        self,
+        _: None,
+        message: QueuedMessage,
+        events: list[dict[str, Any]],
+        content: bytes | None,
+    ) -> Deferred[None] | None:
+        """Submit the DSNs these (recorded) outcomes call for (RFC 3461)."""
+        if self.reporter is None:
+            return None
+        state = message.state
+        now = self.clock.seconds()
+        due = notify.notifications(state, events, now, self.schedule.lifetime, self.delay_warning)
+        if not due:
+            return None
+        if content is None:
+            content = self._content(message)
+        sender = state.envelope.sender
+        assert sender is not None  # notifications() never answers <>
+        submitted: list[Deferred[str]] = []
+        for kind, lines in due.items():
+            try:
+                report = self.reporter(state, kind, lines, content)
+            except Exception:
+                log.failure("{qid}: cannot build the {kind} report", qid=state.qid, kind=kind)
+                continue
+            envelope = Envelope(None, (Recipient(sender),), Origin("bus"))
+            d = self.submit(envelope, report)
+            d.addCallback(self._notified, state.qid, kind)
+            d.addErrback(self._not_notified, state.qid, kind)
+            submitted.append(d)
+        if "delayed" in due:
+            warned = notify.warned_event(due["delayed"], state)
+            return self._record(message, [warned])
+        return None
+
+    @staticmethod
+    def _notified(report_qid: str, qid: str, kind: str) -> None:
+        log.info(
+            "{qid}: {kind} notification queued as {report}", qid=qid, kind=kind, report=report_qid
+        )
+
+    @staticmethod
+    def _not_notified(failure: Failure, qid: str, kind: str) -> None:
+        log.failure("{qid}: cannot queue the {kind} notification", failure, qid=qid, kind=kind)
 
     def _run_agent(self, agent: IDeliveryAgent, job: DeliveryJob) -> Deferred[list[Outcome]]:
         """Run one agent; if the agent itself breaks, defer all its targets."""

@@ -65,7 +65,9 @@ def envelope(*rcpts: str, sender: str | None = "sender@remote.test") -> Envelope
 CONTENT = b"Message-ID: <m1@remote.test>\r\nSubject: hi\r\n\r\nhello\r\n"
 
 
-class BusTests(TestCase):
+class BusHarness(TestCase):
+    """A bus over a real spool with a scripted agent; no tests of its own."""
+
     def setUp(self) -> None:
         self.dir = Path(self.mktemp())
         self.dir.mkdir()
@@ -112,6 +114,8 @@ class BusTests(TestCase):
 
         return [e["ev"] for e in find_message(self.dir / "queue" / "history", qid)[qid]]
 
+
+class BusTests(BusHarness):
     def test_provides_interface(self) -> None:
         self.assertTrue(verifyObject(IMessageBus, self.bus))
 

@@ -1,0 +1,95 @@
+"""The bus sends the DSNs bus/notify.py calls for, from <> to the sender."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet import reactor
+from twisted.internet.defer import inlineCallbacks
+
+from gateway.bus.bus import MessageBus
+from gateway.bus.notify import ReportLine
+from gateway.bus.retry import RetrySchedule
+from gateway.bus.router import RouteKind, Router
+from gateway.bus.spool import Spool
+from gateway.bus.state import MessageState
+from gateway.envelope import Address, Envelope, Origin, Recipient
+from gateway.store.aliases import AliasFile
+from gateway.store.users import UserFile
+from tests.bus.test_bus import CONTENT, OK, SOFT, BusHarness
+
+
+class NotifyTests(BusHarness):
+    def make_bus(self, segment_size: int = 1 << 20, agent: Any = None) -> MessageBus:
+        self.reports: list[tuple[str, str, list[ReportLine], bytes]] = []
+
+        def reporter(
+            state: MessageState, kind: str, lines: list[ReportLine], content: bytes
+        ) -> bytes:
+            self.reports.append((state.qid, kind, lines, content))
+            return b"Subject: report %s\r\n\r\n%s\r\n" % (kind.encode(), state.qid.encode())
+
+        router = Router(
+            ("example.test",), UserFile(self.dir / "users"), AliasFile(self.dir / "aliases")
+        )
+        bus = MessageBus(
+            Spool(self.dir / "queue", segment_size),
+            router,
+            {RouteKind.LOCAL: agent or self.agent},
+            reactor,
+            RetrySchedule(first=300, maximum=3600, factor=2, lifetime=86400),
+            clock=self.clock,
+            reporter=reporter,
+            delay_warning=3600,
+        )
+        bus.startService()
+        self.addCleanup(lambda: bus.stopService() if bus.running else None)
+        return bus
+
+    @inlineCallbacks
+    def test_unknown_user_gets_a_failure_report_to_the_sender(self) -> Any:
+        qid = yield self.bus.submit(
+            Envelope(
+                Address.parse("alice@example.test"),
+                (Recipient(Address.parse("nobody@example.test")),),
+                Origin("test"),
+            ),
+            CONTENT,
+        )
+        yield self.settle(lambda: len(self.agent.jobs) == 1)
+        ((reported, kind, lines, content),) = self.reports
+        self.assertEqual((reported, kind, content), (qid, "failed", CONTENT))
+        self.assertEqual(
+            [(str(line.final), line.status) for line in lines], [("nobody@example.test", "5.1.1")]
+        )
+        (job,) = self.agent.jobs  # the report, delivered to alice from <>
+        self.assertIsNone(job.envelope.sender)
+        self.assertEqual([str(t.address) for t in job.targets], ["alice@example.test"])
+        self.assertIn(qid.encode(), job.content)
+
+    @inlineCallbacks
+    def test_delay_notice_once_then_nothing_until_final(self) -> Any:
+        self.agent.script = lambda t: SOFT if str(t.address) == "bob@example.test" else OK
+        sender = Envelope(
+            Address.parse("alice@example.test"),
+            (Recipient(Address.parse("bob@example.test")),),
+            Origin("test"),
+        )
+        qid = yield self.bus.submit(sender, CONTENT)
+        yield self.settle(lambda: len(self.agent.jobs) == 1)
+        self.assertEqual(self.reports, [])  # first deferral: too early for a notice
+        for _ in range(6):  # retries over more than an hour
+            self.clock.advance(3600)
+            yield self.settle(lambda: not self.bus.messages[qid].busy)
+        kinds = [kind for _q, kind, _l, _c in self.reports]
+        self.assertEqual(kinds, ["delayed"])
+        self.assertTrue(self.bus.messages[qid].state.recipients[0].warned)
+
+    @inlineCallbacks
+    def test_nothing_for_a_null_sender(self) -> Any:
+        yield self.bus.submit(
+            Envelope(None, (Recipient(Address.parse("nobody@example.test")),), Origin("test")),
+            CONTENT,
+        )
+        yield self.settle(lambda: not self.bus.messages)
+        self.assertEqual(self.reports, [])
