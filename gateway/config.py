@@ -163,6 +163,40 @@ class IMAPSettings:
     max_auth_failures: int = 10
 
 
+TLS_POLICIES: Final = ("none", "may", "encrypt", "verify")
+
+
+@dataclass(frozen=True, slots=True)
+class NextHop:
+    """A smarthost: ``host`` (a name, or an address literal), ``port``."""
+
+    host: str
+    port: int = 25
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class RelaySettings:
+    """Outbound SMTP (RFC 5321 5, RFC 3207, RFC 7672-style TLS policies)."""
+
+    smarthost: NextHop | None = None  # None: MX lookup
+    transports: Mapping[str, NextHop] = field(
+        default_factory=lambda: MappingProxyType({})
+    )  # destination domain -> next hop, before MX lookup
+    smarthost_user: str = ""
+    smarthost_password: str = ""
+    tls: str = "may"  # opportunistic STARTTLS
+    tls_policy: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({})
+    )  # destination domain -> none/may/encrypt/verify
+    max_per_destination: int = 10  # concurrent connections to one domain
+    max_recipients: int = 100  # per transaction (RFC 5321 4.5.3.1.8)
+    connect_timeout: float = 30.0
+    bad_host_ttl: float = 600.0  # skip a host that failed for this long
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     source: Path
@@ -181,6 +215,7 @@ class Settings:
     smtp: SMTPSettings = field(default_factory=SMTPSettings)
     pop3: POP3Settings = field(default_factory=POP3Settings)
     imap: IMAPSettings = field(default_factory=IMAPSettings)
+    relay: RelaySettings = field(default_factory=RelaySettings)
 
     @property
     def queue_dir(self) -> Path:
@@ -440,6 +475,53 @@ def _network_list(value: object) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+def _next_hop(value: object) -> NextHop | None:
+    """``"smtp.example.net"``, ``"smtp.example.net:587"``, ``"[192.0.2.1]:25"``; "" = none."""
+    text = _string(value).strip()
+    if not text:
+        return None
+    host, port = text, 25
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise _Invalid(f"unclosed address literal: {text!r}")
+        host, rest = text[: end + 1], text[end + 1 :]
+        if rest:
+            if not rest.startswith(":") or not rest[1:].isdigit():
+                raise _Invalid(f"expected [address]:port, got {text!r}")
+            port = int(rest[1:])
+    elif ":" in text:
+        host, _, number = text.rpartition(":")
+        if not number.isdigit():
+            raise _Invalid(f"expected host:port, got {text!r}")
+        port = int(number)
+    if not 0 < port < 65536:
+        raise _Invalid(f"port out of range in {text!r}")
+    return NextHop(host.lower(), port)
+
+
+def _transports(value: object) -> Mapping[str, NextHop]:
+    """``{"example.net" = "[10.0.0.5]:25"}``: per destination domain."""
+    if not isinstance(value, dict):
+        raise _Invalid(f"expected a table of domain = next hop, got {_describe(value)}")
+    out: dict[str, NextHop] = {}
+    for domain, hop in value.items():
+        parsed = _next_hop(hop)
+        if parsed is None:
+            raise _Invalid(f"{domain}: empty next hop")
+        out[domain.lower()] = parsed
+    return MappingProxyType(out)
+
+
+def _tls_policies(value: object) -> Mapping[str, str]:
+    if not isinstance(value, dict):
+        raise _Invalid(f"expected a table of domain = policy, got {_describe(value)}")
+    for domain, policy in value.items():
+        if policy not in TLS_POLICIES:
+            raise _Invalid(f"{domain}: {policy!r} is not one of {', '.join(TLS_POLICIES)}")
+    return MappingProxyType({d.lower(): p for d, p in value.items()})
+
+
 def _grants(value: object) -> Mapping[str, tuple[str, ...]]:
     """``{"alice@example.org" = ["sales@example.org", "@example.net"]}``."""
     if not isinstance(value, dict):
@@ -556,6 +638,18 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "auth_failure_delay": _duration,
         "max_auth_failures": _integer(1),
     },
+    "relay": {
+        "smarthost": _next_hop,
+        "transports": _transports,
+        "smarthost_user": _string,
+        "smarthost_password": _string,
+        "tls": _choice(*TLS_POLICIES),
+        "tls_policy": _tls_policies,
+        "max_per_destination": _integer(1),
+        "max_recipients": _integer(1),
+        "connect_timeout": _duration,
+        "bad_host_ttl": _duration,
+    },
     "imap": {
         "trusted_networks": _network_list,
         "max_command_line": _integer(1000, 1 << 24),
@@ -649,6 +743,7 @@ class _Loader:
             smtp=SMTPSettings(**values["smtp"]),
             pop3=POP3Settings(**values["pop3"]),
             imap=IMAPSettings(**values["imap"]),
+            relay=RelaySettings(**values["relay"]),
         )
 
     def check_tls(self, tls: TLSSettings) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -366,3 +367,38 @@ def test_parse_size_is_positive_or_value_error(value: str | int) -> None:
         return
     assert isinstance(size, int)
     assert size > 0
+
+
+def test_relay_next_hops_and_tls_policies(tmp_path: Path) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(
+        MINIMAL + "[relay]\n"
+        'smarthost = "Smtp.Example.net:587"\n'
+        'transports = { "partner.test" = "[192.0.2.25]:2525", "other.test" = "mx.other.test" }\n'
+        'tls = "encrypt"\n'
+        'tls_policy = { "bank.test" = "verify" }\n'
+    )
+    relay = load(path).relay
+    assert relay.smarthost is not None and str(relay.smarthost) == "smtp.example.net:587"
+    assert {d: str(h) for d, h in relay.transports.items()} == {
+        "partner.test": "[192.0.2.25]:2525",
+        "other.test": "mx.other.test:25",
+    }
+    assert relay.tls == "encrypt" and relay.tls_policy == {"bank.test": "verify"}
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('smarthost = "[192.0.2.1"', "unclosed address literal"),
+        ('smarthost = "host:port"', "expected host:port"),
+        ('smarthost = "host:70000"', "port out of range"),
+        ('tls = "sometimes"', "relay.tls"),
+        ('tls_policy = { "x.test" = "maybe" }', "x.test"),
+    ],
+)
+def test_relay_errors_name_the_key(tmp_path: Path, line: str, problem: str) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(f"{MINIMAL}[relay]\n{line}\n")
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        load(path)
