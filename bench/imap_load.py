@@ -51,52 +51,40 @@ per process: beyond ``/proc/sys/fs/inotify/max_user_instances`` (128 by
 default; left as it is) it logs a warning and polls instead, which changes
 no memory figure here.
 
-Without the gateway's IMAP server (no ``gateway.imap.server``, or a gateway
-that does not start with an ``imap`` listener: its reason is printed), or
-with ``--dovecot-only``, only Dovecot runs (exit status 2 unless
-``--dovecot-only``).
+Only Dovecot runs with ``--dovecot-only``, or with exit status 2 if the
+gateway cannot serve IMAP (no ``gateway.imap.server``, or a gateway that does
+not start with an ``imap`` listener: its reason is printed).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import calendar
 import email.utils
-import importlib.util
 import io
-import multiprocessing
-import multiprocessing.synchronize
 import os
-import queue
 import random
 import re
 import resource
-import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.pop3_load import message_size  # noqa: E402
-from tests.integration.daemon import Daemon  # noqa: E402
-from tests.integration.dovecot import DovecotInstance, _dovecot_pids, have_dovecot  # noqa: E402
-from tests.integration.peers import LOOPBACK, free_ports, wait_listening  # noqa: E402
+from bench import common  # noqa: E402
+from tests.integration.dovecot import _dovecot_pids  # noqa: E402
+from tests.integration.peers import LOOPBACK  # noqa: E402
 
 PASSWORD = "bench-imap"
 SEED = 20261129
-SESSION_TIMEOUT = 600.0
 BODY_FETCHES = 20
 STORE_PAIRS = 5
 SEARCH_FROM = "carol"
@@ -112,14 +100,6 @@ OPS_PER_SESSION = 3 + BODY_FETCHES + 2 * STORE_PAIRS + len(SEARCHES) + 2
 # Loopback may log in without TLS (as Dovecot's disable_plaintext_auth = no);
 # the connection limits are raised in main() to fit --idle-sessions.
 GATEWAY_IMAP_CONFIG = 'trusted_networks = ["127.0.0.1/32"]\n'
-
-
-def imap_ready() -> bool:
-    """True if the gateway has an IMAP server module."""
-    try:
-        return importlib.util.find_spec("gateway.imap.server") is not None
-    except ModuleNotFoundError:
-        return False
 
 
 # --------------------------------------------------------------------------
@@ -141,6 +121,14 @@ class Mailbox:
     @property
     def count(self) -> int:
         return len(self.sizes)
+
+    def summary(self) -> str:
+        return (
+            f"{self.count} messages, {self.file_bytes} bytes in files, "
+            f"{sum(self.sizes)} octets in IMAP (CRLF); {self.unseen} unseen, "
+            f"{self.from_matches} from {SEARCH_FROM!r}, {self.since_larger} "
+            f"since 1-Jan-2020 larger than {LARGER}"
+        )
 
 
 FIRST_NAMES = [
@@ -233,17 +221,6 @@ def _person(rng: random.Random, first: str | None = None) -> tuple[str, str]:
     return f"{name} <{address}>", address
 
 
-def _text_lines(rng: random.Random, pool: list[bytes], target: int) -> bytes:
-    """About ``target`` bytes of lines from ``pool``."""
-    parts = []
-    size = 0
-    while size < target:
-        line = pool[rng.randrange(len(pool))]
-        parts.append(line)
-        size += len(line)
-    return b"".join(parts)
-
-
 def _base64_lines(data: bytes) -> bytes:
     encoded = base64.b64encode(data)
     return b"".join(encoded[i : i + 76] + b"\n" for i in range(0, len(encoded), 76))
@@ -254,7 +231,7 @@ def build_message(
 ) -> tuple[bytes, float, str]:
     """One message; returns ``(bytes with LF line ends, date as a
     timestamp, From: value)``."""
-    target = message_size(rng, index)
+    target = common.message_size(rng, index)
     # Dates from mid-2018 to 2025, never within two days of SINCE (so the
     # search does not depend on the server's time zone).
     low = calendar.timegm((2018, 6, 1, 0, 0, 0))
@@ -304,7 +281,7 @@ def build_message(
     kind = rng.random()
     if target > 40 * 1024 or kind < 0.05:
         boundary_text = f"=_mixed_{index}_{rng.getrandbits(32):08x}"
-        text = _text_lines(rng, pool, rng.randint(300, 1500))
+        text = common.text_lines(rng, pool, rng.randint(300, 1500))
         attachment = _base64_lines(rng.randbytes(max(512, (target - len(text) - 2000) * 3 // 4)))
         filename = f"{rng.choice(WORDS)}-{index}.pdf"
         headers.append(f'Content-Type: multipart/mixed; boundary="{boundary_text}"')
@@ -322,7 +299,7 @@ def build_message(
         )
     elif kind < 0.25:
         boundary_text = f"=_alt_{index}_{rng.getrandbits(32):08x}"
-        text = _text_lines(rng, pool, target // 3)
+        text = common.text_lines(rng, pool, target // 3)
         html = b"<html><body>\n" + text.replace(b"\n", b"<br>\n") + b"</body></html>\n"
         headers.append(f'Content-Type: multipart/alternative; boundary="{boundary_text}"')
         body = (
@@ -336,7 +313,7 @@ def build_message(
         )
     else:
         headers.append("Content-Type: text/plain; charset=us-ascii")
-        body = _text_lines(rng, pool, target - 800)
+        body = common.text_lines(rng, pool, target - 800)
     head = "\n".join(headers).encode() + b"\n\n"
     return head + body, when, sender
 
@@ -355,18 +332,14 @@ def build_maildir(maildir: Path, messages: int, seed: int = SEED) -> Mailbox:
     mtime (the internal date) from the Date: header."""
     rng = random.Random(seed)
     alphabet = "abcdefghijklmnopqrstuvwxyz" * 3 + "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + " " * 14
-    pool = [
-        ("".join(rng.choice(alphabet + ",.-") for _ in range(rng.randint(0, 76))) + "\n").encode()
-        for _ in range(256)
-    ]
-    for sub in ("tmp", "new", "cur"):
-        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    pool = common.line_pool(rng, alphabet + ",.-", 0)
+    common.new_maildir(maildir)
     sizes = []
     file_bytes = unseen = from_matches = since_larger = 0
     since = calendar.timegm((*SINCE, 0, 0, 0))
     for index in range(messages):
         data, when, sender = build_message(rng, index, seed, pool, "bench@example.test")
-        base = f"{int(when)}.M{index:06d}P1.bench.test,S={len(data)}"
+        base = common.maildir_name(int(when), index, data)
         seen = rng.random() < 0.7
         if seen:
             path = maildir / "cur" / (base + (":2,RS" if rng.random() < 0.1 else ":2,S"))
@@ -375,7 +348,7 @@ def build_maildir(maildir: Path, messages: int, seed: int = SEED) -> Mailbox:
             unseen += 1
         path.write_bytes(data)
         os.utime(path, (when, when))
-        size = len(data) + data.count(b"\n")
+        size = common.crlf_size(data)
         sizes.append(size)
         file_bytes += len(data)
         from_matches += SEARCH_FROM in sender.lower()
@@ -401,7 +374,7 @@ class Connection:
     kept in a response's text (an ENVELOPE may carry strings as literals),
     longer ones are only counted."""
 
-    def __init__(self, port: int, timeout: float = SESSION_TIMEOUT) -> None:
+    def __init__(self, port: int, timeout: float = common.SESSION_TIMEOUT) -> None:
         self.sock = socket.create_connection((LOOPBACK, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.reader = cast(io.BufferedReader, self.sock.makefile("rb", buffering=1 << 16))
@@ -477,10 +450,9 @@ def _search_count(responses: list[tuple[bytes, list[int]]]) -> int:
     raise IMAPError("no SEARCH response")
 
 
-Latencies = dict[str, list[float]]
-
-
-def session(port: int, user: str, expected: Mailbox, rng: random.Random, lat: Latencies) -> int:
+def session(
+    port: int, user: str, expected: Mailbox, rng: random.Random, lat: common.Latencies
+) -> int:
     """One session (see the module docstring); appends each op's latency in
     seconds to ``lat[kind]``; returns the number of ops. Raises if what the
     server shows differs from ``expected``."""
@@ -564,53 +536,8 @@ def session(port: int, user: str, expected: Mailbox, rng: random.Random, lat: La
 
 
 @dataclass
-class ClientResult:
-    ops: int = 0
-    cpu: float = 0.0
-    latencies: Latencies = field(default_factory=dict)
-    error: str = ""
-
-
-def client(
-    port: int,
-    user: str,
-    sessions: int,
-    expected: Mailbox,
-    seed: str,
-    barrier: multiprocessing.synchronize.Barrier,
-    results: multiprocessing.Queue[ClientResult],
-) -> None:
-    """A client process: wait for the common start, run ``sessions``
-    sessions one after the other, report a :class:`ClientResult`."""
-    try:
-        rng = random.Random(seed)
-        result = ClientResult()
-        barrier.wait(60)
-        cpu = time.process_time()
-        for _ in range(sessions):
-            result.ops += session(port, user, expected, rng, result.latencies)
-        result.cpu = time.process_time() - cpu
-        results.put(result)
-    except BaseException as error:  # report everything, also SIGINT
-        results.put(ClientResult(error=f"{type(error).__name__}: {error}"))
-
-
-@dataclass
-class Target:
-    name: str
-    port: int
+class Target(common.Target):
     pids: Callable[[], list[int]]  # the server's processes, for memory
-
-
-@dataclass
-class Run:
-    ops: int
-    seconds: float
-    client_cpu: float  # CPU seconds the client processes used, all together
-    latencies: Latencies
-
-    def all_latencies(self) -> list[float]:
-        return [value for values in self.latencies.values() for value in values]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -619,63 +546,17 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
-def run_load(
-    target: Target,
-    users: list[str],
-    clients: int,
-    sessions: int,
-    expected: Mailbox,
-    seed: str,
-) -> Run:
-    """One run of ``clients`` processes x ``sessions`` sessions; client ``k``
-    logs in as ``users[k % len(users)]`` and draws from ``seed:k``."""
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(clients + 1)
-    results: multiprocessing.Queue[ClientResult] = context.Queue()
-    processes = [
-        context.Process(
-            target=client,
-            args=(
-                target.port,
-                users[k % len(users)],
-                sessions,
-                expected,
-                f"{seed}:{k}",
-                barrier,
-                results,
-            ),
-            daemon=True,
-        )
-        for k in range(clients)
-    ]
-    try:
-        for process in processes:
-            process.start()
-        barrier.wait(60)  # every client is forked and ready: start the clock
-        started = time.perf_counter()
-        run = Run(0, 0.0, 0.0, {})
-        errors = []
-        for _ in processes:
-            try:
-                result = results.get(timeout=SESSION_TIMEOUT * sessions)
-            except queue.Empty:
-                raise RuntimeError(f"{target.name}: a client did not finish") from None
-            if result.error:
-                errors.append(result.error)
-                continue
-            run.ops += result.ops
-            run.client_cpu += result.cpu
-            for kind, values in result.latencies.items():
-                run.latencies.setdefault(kind, []).extend(values)
-        run.seconds = time.perf_counter() - started
-        if errors:
-            raise RuntimeError(f"{target.name}: " + "; ".join(errors))
-        return run
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-            process.join(30)
+def client_sessions(
+    port: int, expected: Mailbox, seed: str
+) -> Callable[[int, str], common.Session]:
+    """For :func:`common.run_load`: client ``k``'s sessions as ``user``,
+    drawing from ``seed:k``."""
+
+    def client_session(k: int, user: str) -> common.Session:
+        rng = random.Random(f"{seed}:{k}")
+        return lambda latencies: session(port, user, expected, rng, latencies)
+
+    return client_session
 
 
 # --------------------------------------------------------------------------
@@ -781,7 +662,7 @@ async def _idle_measure(
         asyncio.ensure_future(_idle_session(target.port, users[k % len(users)], gate))
         for k in range(count)
     ]
-    done, _ = await asyncio.wait(tasks, timeout=SESSION_TIMEOUT)
+    done, _ = await asyncio.wait(tasks, timeout=common.SESSION_TIMEOUT)
     opened = time.perf_counter() - started
     sessions = [task.result() for task in done if not task.cancelled() and not task.exception()]
     failures = [task.exception() for task in done if not task.cancelled() and task.exception()]
@@ -813,25 +694,7 @@ def idle_measure(
 
 
 # --------------------------------------------------------------------------
-# The gateway with an IMAP listener
-
-
-class IMAPDaemon(Daemon):
-    """The gateway with an ``imap`` listener on a free loopback port and an
-    ``[imap]`` section of ``imap_config``."""
-
-    def __init__(self, directory: Path, imap_config: str = "") -> None:
-        (self.imap_port,) = free_ports(1)
-        extra = f'imap = "tcp:{self.imap_port}:interface={LOOPBACK}"\n'
-        if imap_config:
-            extra += f"[imap]\n{imap_config.rstrip()}\n"
-        super().__init__(directory, extra)
-
-    def start(self, wait: bool = True) -> subprocess.Popen[bytes]:
-        process = super().start(wait)
-        if wait:
-            wait_listening(self.imap_port, what="gateway imap")
-        return process
+# Limits for the idle sessions
 
 
 def dovecot_limits(sessions: int) -> str:
@@ -881,12 +744,8 @@ def _ms(seconds: float) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--clients", type=int, default=8, help="client processes")
-    parser.add_argument("--sessions", type=int, default=10, help="sequential sessions per client")
-    parser.add_argument("--messages", type=int, default=1000, help="messages in the mailbox")
-    parser.add_argument("--seed", type=int, default=SEED)
+    parser = common.bench_parser(__doc__)
+    common.add_load_options(parser, clients=8, sessions=10, seed=SEED)
     parser.add_argument(
         "--idle-sessions",
         type=int,
@@ -894,105 +753,40 @@ def main() -> int:
         help="concurrent IDLE sessions for the memory figures (0: skip)",
     )
     parser.add_argument("--skip-load", action="store_true", help="only the idle sessions")
-    parser.add_argument(
-        "--gateway-imap-config",
-        default=os.environ.get("BENCH_GATEWAY_IMAP_CONFIG", GATEWAY_IMAP_CONFIG),
-        help="TOML lines for the gateway's [imap] section, besides the connection "
-        "limits (default: %(default)r)",
+    common.add_gateway_config(
+        parser, "imap", GATEWAY_IMAP_CONFIG, ", besides the connection limits"
     )
-    parser.add_argument("--dovecot-only", action="store_true")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    args = parser.parse_args()
-
-    if os.geteuid() != 0:
-        print("must run as root (a private Dovecot instance)", file=sys.stderr)
+    args = common.parse_options(parser, "dovecot")
+    if not common.check_dovecot("imap_load", "imap"):
         return 1
-    if not have_dovecot():
-        print("no /usr/sbin/dovecot: install dovecot-core and dovecot-imapd", file=sys.stderr)
-        return 1
-
-    def terminate(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGHUP, terminate)
     raise_fd_limit(2 * args.idle_sessions + 1000)
 
-    workdir = Path(tempfile.mkdtemp(prefix="imap-load-"))
-    cleanups: list[Callable[[], None]] = []
-    gateway_missing = False
-    try:
-        master = workdir / "Maildir"
+    with common.Workspace("imap-load-", args.keep) as workspace:
+        master = workspace.path / "Maildir"
         expected = build_maildir(master, args.messages, args.seed)
-        print(
-            f"mailbox: {expected.count} messages, {expected.file_bytes} bytes in files, "
-            f"{sum(expected.sizes)} octets in IMAP (CRLF); {expected.unseen} unseen, "
-            f"{expected.from_matches} from {SEARCH_FROM!r}, {expected.since_larger} "
-            f"since 1-Jan-2020 larger than {LARGER}"
-        )
+        print(f"mailbox: {expected.summary()}")
 
         # One mailbox per client process, as a user would have (and as a
         # server may serialise the sessions of one mailbox).
         users = [f"user{k + 1}@example.test" for k in range(args.clients)]
-        targets: list[Target] = []
-        dovecot = DovecotInstance(
-            workdir / "dovecot", extra_conf=dovecot_limits(args.idle_sessions)
+        config = args.gateway_imap_config.rstrip() + "\n" + gateway_limits(args.idle_sessions)
+        dovecot, gateway = common.start_servers(
+            workspace,
+            "imap",
+            users,
+            PASSWORD,
+            master,
+            dovecot_conf=dovecot_limits(args.idle_sessions),
+            gateway_config=None if args.dovecot_only else config,
         )
-        cleanups.append(dovecot.close)
-        for user in users:
-            dovecot.add_user(user, PASSWORD)
-            shutil.copytree(master, dovecot.maildir(user))
-            dovecot.adopt(dovecot.maildir(user))
-        dovecot.start()
 
         def dovecot_pids() -> list[int]:
             master_pid = [dovecot.process.pid] if dovecot.process else []
             return master_pid + _dovecot_pids(dovecot.name)
 
-        targets.append(Target("dovecot", dovecot.imap_port, dovecot_pids))
-
-        if not args.dovecot_only:
-            if not imap_ready():
-                gateway_missing = True
-                print("gateway: gateway.imap.server does not exist yet; Dovecot only")
-            else:
-                (workdir / "gateway").mkdir()
-                gateway = IMAPDaemon(
-                    workdir / "gateway",
-                    args.gateway_imap_config.rstrip() + "\n" + gateway_limits(args.idle_sessions),
-                )
-                cleanups.append(gateway.close)
-
-                def stop_gateway() -> None:
-                    if gateway.process is not None:
-                        gateway.stop()
-
-                cleanups.append(stop_gateway)
-                try:
-                    # {PLAIN} as in Dovecot's passwd-file: both servers check
-                    # the same kind of password, so the run measures IMAP,
-                    # not bcrypt (a BLF-CRYPT check costs ~50 ms a login).
-                    gateway.data_dir.mkdir(parents=True, exist_ok=True)
-                    (gateway.data_dir / "users").write_text(
-                        "".join(f"{user}:{{PLAIN}}{PASSWORD}\n" for user in users)
-                    )
-                    for user in users:
-                        shutil.copytree(master, gateway.maildir(user), dirs_exist_ok=True)
-                    gateway.start()
-                except (AssertionError, RuntimeError) as error:
-                    # The module exists but is not wired up yet (e.g. the
-                    # configuration rejects the imap listener): say so, and
-                    # measure Dovecot alone.
-                    gateway_missing = True
-                    reason = str(error).strip().splitlines()[-1][:300]
-                    print(f"gateway: cannot serve IMAP yet ({reason}); Dovecot only")
-                else:
-
-                    def gateway_pids() -> list[int]:
-                        process = gateway.process
-                        return descendants(process.pid) if process else []
-
-                    targets.append(Target("gateway", gateway.imap_port, gateway_pids))
+        targets = [Target("dovecot", dovecot.imap_port, dovecot_pids)]
+        if gateway is not None and (process := gateway.process) is not None:
+            targets.append(Target("gateway", gateway.port, lambda: descendants(process.pid)))
 
         print(
             f"{args.clients} client processes x {args.sessions} sessions, a mailbox each "
@@ -1010,30 +804,23 @@ def main() -> int:
             rates: dict[str, list[float]] = {}
             p50s: dict[str, list[float]] = {}
             p99s: dict[str, list[float]] = {}
-            pooled: dict[str, Latencies] = {}
-            for round_no in range(args.rounds):
-                order = targets if round_no % 2 == 0 else targets[::-1]
-                for target in order:
-                    run = run_load(
-                        target, users, args.clients, args.sessions, expected, str(args.seed)
-                    )
-                    rate = run.ops / run.seconds
-                    values = run.all_latencies()
-                    p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
-                    rates.setdefault(target.name, []).append(rate)
-                    p50s.setdefault(target.name, []).append(p50)
-                    p99s.setdefault(target.name, []).append(p99)
-                    for kind, kind_values in run.latencies.items():
-                        pooled.setdefault(target.name, {}).setdefault(kind, []).extend(kind_values)
-                    # How much of the machine the clients took: near the CPU
-                    # count, the clients, not the server, set the pace.
-                    busy = run.client_cpu / run.seconds
-                    print(
-                        f"round {round_no + 1} {target.name:>8}: {run.ops} ops in "
-                        f"{run.seconds:6.2f} s = {rate:7.0f} ops/s, p50 {_ms(p50)}, "
-                        f"p99 {_ms(p99)} (clients busy {busy:.2f} of {os.cpu_count()} CPUs)",
-                        flush=True,
-                    )
+            pooled: dict[str, common.Latencies] = {}
+            for round_no, target, run in common.load_rounds(
+                targets, args, users, lambda port: client_sessions(port, expected, str(args.seed))
+            ):
+                values = run.all_latencies()
+                p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
+                rates.setdefault(target.name, []).append(run.rate)
+                p50s.setdefault(target.name, []).append(p50)
+                p99s.setdefault(target.name, []).append(p99)
+                for kind, kind_values in run.latencies.items():
+                    pooled.setdefault(target.name, {}).setdefault(kind, []).extend(kind_values)
+                print(
+                    f"round {round_no} {target.name:>8}: {run.ops} ops in "
+                    f"{run.seconds:6.2f} s = {run.rate:7.0f} ops/s, p50 {_ms(p50)}, "
+                    f"p99 {_ms(p99)} ({run.busy()})",
+                    flush=True,
+                )
 
             print("\nmedians:")
             for name in rates:
@@ -1042,9 +829,8 @@ def main() -> int:
                     f"p50 {_ms(statistics.median(p50s[name]))}, "
                     f"p99 {_ms(statistics.median(p99s[name]))}"
                 )
-            if "gateway" in rates and "dovecot" in rates:
-                ratio = statistics.median(rates["gateway"]) / statistics.median(rates["dovecot"])
-                print(f"  gateway/Dovecot = {ratio:.2f} in ops/s (goal >= 0.8)")
+            if (value := common.ratio(rates, "dovecot")) is not None:
+                print(f"  gateway/Dovecot = {value:.2f} in ops/s (goal >= 0.8)")
             # The share: of all the time the clients waited for this server.
             print("\nper command, all rounds: p50 / p99 / share of the waiting")
             waited = {name: sum(map(sum, pooled[name].values())) for name in pooled}
@@ -1073,25 +859,8 @@ def main() -> int:
                     flush=True,
                 )
                 time.sleep(2)  # let the server close the sessions
-    finally:
-        for cleanup in reversed(cleanups):
-            try:
-                cleanup()
-            except Exception as error:  # keep cleaning up
-                print(f"cleanup: {error}", file=sys.stderr)
-        if args.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return 2 if gateway_missing else 0
+    return 2 if gateway is None and not args.dovecot_only else 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (RuntimeError, subprocess.CalledProcessError, OSError) as error:
-        print(f"imap_load: {error}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("imap_load: interrupted", file=sys.stderr)
-        sys.exit(130)
+    common.run_main("imap_load", main)

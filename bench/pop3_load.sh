@@ -16,22 +16,4 @@
 # Needs root (the private Dovecot), Debian's dovecot-core and dovecot-pop3d,
 # and .venv (make test). Compare figures only within one run.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-if [ ! -x .venv/bin/python ]; then
-    echo "pop3_load: no .venv; run 'make test' first" >&2
-    exit 1
-fi
-for tool in /usr/sbin/dovecot /usr/lib/dovecot/pop3 /usr/lib/dovecot/pop3-login; do
-    if [ ! -x "$tool" ]; then
-        echo "pop3_load: $tool missing; install Debian's dovecot-core and dovecot-pop3d" >&2
-        exit 1
-    fi
-done
-if [ "$(id -u)" != 0 ]; then
-    echo "pop3_load: must run as root (it starts a private Dovecot)" >&2
-    exit 1
-fi
-
-# exec: signals reach the helper, whose finally-blocks stop both servers.
-exec .venv/bin/python bench/pop3_load.py "$@"
+source "$(dirname "$0")/_run.sh" pop3_load.py "$@"

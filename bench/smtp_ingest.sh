@@ -12,22 +12,4 @@
 # Needs root (the private Postfix), Debian's postfix package (see .ci/run) and
 # .venv (make test). Compare figures only within one run.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-if [ ! -x .venv/bin/python ]; then
-    echo "smtp_ingest: no .venv; run 'make test' first" >&2
-    exit 1
-fi
-for tool in /usr/sbin/postfix /usr/sbin/postqueue /usr/sbin/smtp-source; do
-    if [ ! -x "$tool" ]; then
-        echo "smtp_ingest: $tool missing; install Debian's postfix as .ci/run does" >&2
-        exit 1
-    fi
-done
-if [ "$(id -u)" != 0 ]; then
-    echo "smtp_ingest: must run as root (it starts a private Postfix)" >&2
-    exit 1
-fi
-
-# exec: signals reach the helper, whose finally-blocks stop both servers.
-exec .venv/bin/python bench/smtp_ingest_helper.py "$@"
+source "$(dirname "$0")/_run.sh" smtp_ingest_helper.py "$@"

@@ -16,23 +16,16 @@ Without the gateway's SMTP server (``gateway.smtp.server``), or with
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import os
-import shutil
-import signal
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
 from tests.integration.peers import (  # noqa: E402
     PostfixInstance,
     SMTPDaemon,
@@ -47,19 +40,12 @@ WARMUP = 200
 # All sessions come from 127.0.0.1: lift the per-client connection limit, as
 # Postfix exempts $mynetworks from its own (smtpd_client_event_limit_exceptions).
 GATEWAY_SMTP_CONFIG = "max_connections_per_ip = 1000\n"
-
-
-def smtp_ready() -> bool:
-    try:
-        return importlib.util.find_spec("gateway.smtp.server") is not None
-    except ModuleNotFoundError:
-        return False
+TOOLS = ("/usr/sbin/postfix", "/usr/sbin/postqueue", "/usr/sbin/smtp-source")
+INSTALL = "install Debian's postfix as .ci/run does"
 
 
 @dataclass
-class Target:
-    name: str
-    port: int
+class Target(common.Target):
     maildir: Path
 
 
@@ -86,50 +72,33 @@ def run_once(target: Target, count: int, sessions: int, size: int, reuse: bool) 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = common.bench_parser(__doc__)
     parser.add_argument("--count", type=int, default=5000, help="messages per run (-m)")
     parser.add_argument("--sessions", type=int, default=20, help="parallel sessions (-s)")
     parser.add_argument("--size", type=int, default=4096, help="message size (-l)")
-    parser.add_argument(
-        "--gateway-smtp-config",
-        default=os.environ.get("BENCH_GATEWAY_SMTP_CONFIG", GATEWAY_SMTP_CONFIG),
-        help="TOML lines for the gateway's [smtp] section (default: %(default)r)",
-    )
-    parser.add_argument("--postfix-only", action="store_true")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    args = parser.parse_args()
-
-    if os.geteuid() != 0:
-        print("must run as root (a private Postfix instance)", file=sys.stderr)
+    common.add_gateway_config(parser, "smtp", GATEWAY_SMTP_CONFIG)
+    args = common.parse_options(parser, "postfix")
+    if not common.check_setup("smtp_ingest", "a private Postfix", TOOLS, INSTALL):
         return 1
 
-    def terminate(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGHUP, terminate)
-
-    workdir = Path(tempfile.mkdtemp(prefix="smtp-ingest-"))
-    cleanups: list[Callable[[], None]] = []
     gateway_missing = False
-    try:
+    with common.Workspace("smtp-ingest-", args.keep) as workspace:
         targets: list[Target] = []
         if not args.postfix_only:
-            if not smtp_ready():
+            if not common.gateway_has("smtp", "Postfix"):
                 gateway_missing = True
-                print("gateway: gateway.smtp.server does not exist yet; Postfix only")
             else:
-                (workdir / "gateway").mkdir()
-                gateway = SMTPDaemon(workdir / "gateway", smtp_config=args.gateway_smtp_config)
+                (workspace.path / "gateway").mkdir()
+                gateway = SMTPDaemon(
+                    workspace.path / "gateway", smtp_config=args.gateway_smtp_config
+                )
                 gateway.add_user(RECIPIENT, "bench")
-                cleanups.append(gateway.close)
-                cleanups.append(lambda: gateway.stop() if gateway.process else None)
+                workspace.manage(gateway)
                 gateway.start()
                 targets.append(Target("gateway", gateway.smtp_port, gateway.maildir(RECIPIENT)))
-        postfix = PostfixInstance(workdir / "postfix", maildir_domain="example.test")
+        postfix = PostfixInstance(workspace.path / "postfix", maildir_domain="example.test")
         box = postfix.add_mailbox(RECIPIENT)
-        cleanups.append(postfix.close)
+        workspace.defer(postfix.close)
         postfix.start()
         targets.append(Target("postfix", postfix.port, box))
 
@@ -141,13 +110,12 @@ def main() -> int:
         for target in targets:  # first-run costs (process spawn, cold caches)
             run_once(target, WARMUP, args.sessions, args.size, reuse=False)
 
-        results: dict[tuple[str, bool], list[float]] = {}
+        results: dict[bool, dict[str, list[float]]] = {False: {}, True: {}}
         for round_no in range(args.rounds):
             for reuse in (False, True):
-                order = targets if (round_no + reuse) % 2 == 0 else targets[::-1]
-                for target in order:
+                for target in common.in_turn(targets, round_no + reuse):
                     rate = run_once(target, args.count, args.sessions, args.size, reuse)
-                    results.setdefault((target.name, reuse), []).append(rate)
+                    results[reuse].setdefault(target.name, []).append(rate)
                     mode = "-d (reuse)" if reuse else "per-connection"
                     print(
                         f"round {round_no + 1} {mode:>14} {target.name:>8}: {rate:8.0f} msgs/s",
@@ -155,33 +123,11 @@ def main() -> int:
                     )
 
         print("\nmedians:")
-        for reuse in (False, True):
+        for reuse, rates in results.items():
             mode = "reusing connections (-d)" if reuse else "one message per connection"
-            rates = {
-                name: statistics.median(values)
-                for (name, r), values in results.items()
-                if r == reuse
-            }
-            line = ", ".join(f"{name} {rate:.0f} msgs/s" for name, rate in rates.items())
-            if "gateway" in rates and "postfix" in rates:
-                line += f"; gateway/Postfix = {rates['gateway'] / rates['postfix']:.2f}"
-            print(f"  {mode}: {line}")
-    finally:
-        for cleanup in reversed(cleanups):
-            try:
-                cleanup()
-            except Exception as error:  # keep cleaning up
-                print(f"cleanup: {error}", file=sys.stderr)
-        if args.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+            print(f"  {mode}: {common.medians_line(rates, 'msgs/s', 'postfix')}")
     return 2 if gateway_missing else 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except subprocess.CalledProcessError as error:
-        print(error, file=sys.stderr)
-        sys.exit(1)
+    common.run_main("smtp_ingest", main)
