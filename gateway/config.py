@@ -181,6 +181,7 @@ class NextHop:
 class RelaySettings:
     """Outbound SMTP (RFC 5321 5, RFC 3207, RFC 7672-style TLS policies)."""
 
+    enabled: bool = True  # off: remote recipients fail with 5.4.4
     smarthost: NextHop | None = None  # None: MX lookup
     transports: Mapping[str, NextHop] = field(
         default_factory=lambda: MappingProxyType({})
@@ -195,6 +196,7 @@ class RelaySettings:
     max_recipients: int = 100  # per transaction (RFC 5321 4.5.3.1.8)
     connect_timeout: float = 30.0
     bad_host_ttl: float = 600.0  # skip a host that failed for this long
+    port: int = 25  # of MX hosts (Postfix's smtp_tcp_port); tests use their own
 
 
 @dataclass(frozen=True, slots=True)
@@ -639,6 +641,7 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "max_auth_failures": _integer(1),
     },
     "relay": {
+        "enabled": _boolean,
         "smarthost": _next_hop,
         "transports": _transports,
         "smarthost_user": _string,
@@ -649,6 +652,7 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "max_recipients": _integer(1),
         "connect_timeout": _duration,
         "bad_host_ttl": _duration,
+        "port": _integer(1, 65535),
     },
     "imap": {
         "trusted_networks": _network_list,

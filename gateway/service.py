@@ -24,17 +24,20 @@ from gateway.auth.realm import build_portal
 from gateway.bus.bus import MessageBus
 from gateway.bus.local import LocalDeliveryAgent
 from gateway.bus.maildrop import MaildropPickup
+from gateway.bus.relay import RelayAgent
 from gateway.bus.retry import RetrySchedule
 from gateway.bus.router import RouteKind, Router
 from gateway.bus.spool import Spool, SpoolLocked
 from gateway.config import KNOWN_LISTENERS, Settings
 from gateway.control import ControlFactory
+from gateway.dsn.reporter import make_reporter
 from gateway.envelope import Address
 from gateway.errors import GatewayError
 from gateway.interfaces import IDeliveryAgent
 from gateway.limits import AuthThrottle, ConnectionLimiter
 from gateway.pop3.server import POP3Config, POP3Factory
 from gateway.smtp import server as smtp_server
+from gateway.smtp.mx import MXResolver, resolver_from
 from gateway.store.aliases import AliasFile
 from gateway.store.maildir import MaildirStore, maildir_path
 from gateway.store.mailstore import MailStore
@@ -166,6 +169,9 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     agents: dict[str, IDeliveryAgent] = {
         RouteKind.LOCAL: LocalDeliveryAgent(maildirs, settings.hostname),
     }
+    if settings.relay.enabled:
+        mx = MXResolver(resolver_from(settings.dns, reactor), reactor, settings.relay.bad_host_ttl)
+        agents[RouteKind.SMTP] = RelayAgent(settings.relay, mx, reactor, settings.hostname)
     q = settings.queue
     root.bus = MessageBus(
         Spool(settings.queue_dir, q.segment_size),
@@ -175,6 +181,8 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
         RetrySchedule(q.retry_first, q.retry_max, q.retry_factor, q.lifetime),
         max_deliveries=q.max_deliveries,
         history_days=q.history_days,
+        reporter=make_reporter(settings.hostname, reactor.seconds),
+        delay_warning=q.delay_warning,
     )
     BusService(root.bus).setServiceParent(root)
     MaildropPickup(settings.maildrop_dir, root.bus, reactor).setServiceParent(root)

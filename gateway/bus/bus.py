@@ -34,7 +34,7 @@ from gateway.bus.retry import RetrySchedule
 from gateway.bus.router import Route, RouteKind, Router
 from gateway.bus.spool import QueuedMessage, Spool, message_meta
 from gateway.bus.state import MessageState, Status, apply_event
-from gateway.envelope import Address, Envelope, Origin, Recipient
+from gateway.envelope import Address, Envelope
 from gateway.errors import GatewayError
 from gateway.interfaces import IDeliveryAgent, IMessageBus
 from gateway.message import get_header
@@ -45,9 +45,9 @@ CONTENT_CACHE_BYTES = 64 << 20
 NOT_ACCEPTING = GatewayError(421, "4.3.2", "System shutting down, try again later")
 
 
-#: Builds the RFC 3464 report (a whole message) for one kind of notification:
-#: (state of the original, kind, its recipients, the original content).
-Reporter = Callable[[MessageState, str, list["notify.ReportLine"], bytes], bytes]
+#: Builds the RFC 3464 report for one kind of notification, and the envelope
+#: to send it with: (state of the original, kind, its recipients, content).
+Reporter = Callable[[MessageState, str, list["notify.ReportLine"], bytes], tuple[Envelope, bytes]]
 
 
 class QueueIdError(KeyError):
@@ -464,16 +464,13 @@ class MessageBus(Service):
             return None
         if content is None:
             content = self._content(message)
-        sender = state.envelope.sender
-        assert sender is not None  # notifications() never answers <>
         submitted: list[Deferred[str]] = []
         for kind, lines in due.items():
             try:
-                report = self.reporter(state, kind, lines, content)
+                envelope, report = self.reporter(state, kind, lines, content)
             except Exception:
                 log.failure("{qid}: cannot build the {kind} report", qid=state.qid, kind=kind)
                 continue
-            envelope = Envelope(None, (Recipient(sender),), Origin("bus"))
             d = self.submit(envelope, report)
             d.addCallback(self._notified, state.qid, kind)
             d.addErrback(self._not_notified, state.qid, kind)

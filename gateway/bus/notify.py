@@ -37,7 +37,7 @@ class ReportLine:
     original: tuple[str, str] | None  # ORCPT (addr-type, address)
     action: str  # failed, delayed, delivered, relayed
     status: str  # RFC 3463
-    diagnostic: str | None  # "smtp; 550 5.1.1 ..."
+    diagnostic: str | None  # "550 5.1.1 ..." (the report adds "smtp; ")
     remote_mta: str | None
     last_attempt: float
     will_retry_until: float | None
@@ -72,6 +72,8 @@ def notifications(
         kind = event.get("ev")
         if kind not in ("failed", "delivered", "relayed", "deferred"):
             continue
+        if kind == "delivered" and event.get("route") == "smtp":
+            continue  # the next hop offered DSN: it reports success itself (RFC 3461 4)
         index = int(event["rcpt"])
         rcpt = state.recipients[index]
         if kind == "deferred":
@@ -82,7 +84,7 @@ def notifications(
         if not _wanted(kind, origin.notify if origin is not None else None):
             continue
         code, status, text = event.get("code"), event.get("status", "2.0.0"), event.get("text")
-        diagnostic = f"smtp; {code} {status} {text}" if code and kind != "delivered" else None
+        diagnostic = f"{code} {status} {text}" if code and kind != "delivered" else None
         reports.setdefault(kind, []).append(
             ReportLine(
                 final=rcpt.address,

@@ -25,9 +25,14 @@ class NotifyTests(BusHarness):
 
         def reporter(
             state: MessageState, kind: str, lines: list[ReportLine], content: bytes
-        ) -> bytes:
+        ) -> tuple[Envelope, bytes]:
             self.reports.append((state.qid, kind, lines, content))
-            return b"Subject: report %s\r\n\r\n%s\r\n" % (kind.encode(), state.qid.encode())
+            assert state.envelope.sender is not None
+            envelope = Envelope(None, (Recipient(state.envelope.sender),), Origin("bus"))
+            return envelope, b"Subject: report %s\r\n\r\n%s\r\n" % (
+                kind.encode(),
+                state.qid.encode(),
+            )
 
         router = Router(
             ("example.test",), UserFile(self.dir / "users"), AliasFile(self.dir / "aliases")

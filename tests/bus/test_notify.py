@@ -46,7 +46,7 @@ def test_failure_is_reported_by_default_with_diagnostic_and_orcpt() -> None:
         "5.1.1",
         ("rfc822", "Bob@Remote.test"),
     )
-    assert line.diagnostic == "smtp; 550 5.1.1 No such user"
+    assert line.diagnostic == "550 5.1.1 No such user"
 
 
 def test_never_for_a_null_sender_or_notify_never() -> None:

@@ -30,7 +30,11 @@ def free_port() -> int:
 class Daemon:
     """One gateway instance with its own config and data directory."""
 
-    def __init__(self, directory: Path, extra_config: str = "") -> None:
+    def __init__(self, directory: Path, extra_config: str = "", relay: bool = False) -> None:
+        """``relay``: keep the outbound relay on (then ``extra_config`` must
+        point ``[dns] servers`` at a test DNS server: no test may query the
+        system resolver); off, remote recipients fail with 5.4.4."""
+        relay_config = "" if relay else "[relay]\nenabled = false\n"
         self.directory = directory
         self.http_port = free_port()
         self.data_dir = directory / "var"
@@ -40,8 +44,7 @@ class Daemon:
             "[server]\n"
             'hostname = "mail.example.test"\n'
             f'data_dir = "{self.data_dir}"\n'
-            'local_domains = ["example.test"]\n'
-            "[listeners]\n"
+            'local_domains = ["example.test"]\n' + relay_config + "[listeners]\n"
             f'http = "tcp:{self.http_port}:interface=127.0.0.1"\n' + extra_config
         )
         self.process: subprocess.Popen[bytes] | None = None

@@ -100,6 +100,7 @@ class SMTPDaemon(Daemon):
         extra_config: str = "",
         pop3: bool = False,
         imap: bool = False,
+        relay: bool = False,
     ) -> None:
         self.smtp_port, self.submission_port, self.submissions_port = free_ports(3)
         listeners = (
@@ -127,7 +128,7 @@ class SMTPDaemon(Daemon):
         smtp = f"[smtp]\ntrusted_networks = [{networks}]\n{smtp_config}"
         if smtp and not smtp.endswith("\n"):
             smtp += "\n"
-        super().__init__(directory, listeners + smtp + extra_config)
+        super().__init__(directory, listeners + smtp + extra_config, relay=relay)
 
     @property
     def ports(self) -> dict[str, int]:

@@ -1,0 +1,154 @@
+"""The SMTP relay agent: remote recipients, by MX or a configured next hop.
+
+One transaction per destination domain (RFC 5321 3.3, up to
+``max_recipients`` recipients each), hosts tried in MX order
+(:mod:`gateway.smtp.mx`); a host that fails at the connection level is
+marked bad and the next one is tried; the first host that answers decides
+every recipient (each with its own RCPT/DATA reply). Connections to one
+domain are limited to ``max_per_destination`` at once. Retries are the
+bus's: temporary outcomes defer, permanent ones fail.
+
+Successes are "relayed" when the next hop did not offer DSN (RFC 3461 4:
+no further reports can be expected) and "delivered" when it did (it takes
+over the reporting); the remote host goes into the outcome's detail (the
+Remote-MTA of a report).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from gateway.bus.agents import DeliveryJob, Outcome, Result, Target
+from gateway.config import NextHop, RelaySettings
+from gateway.envelope import Envelope, Recipient
+from gateway.errors import GatewayError
+from gateway.interfaces import IDeliveryAgent
+from gateway.smtp import client
+from gateway.smtp.mx import MXResolver
+from gateway.smtp.mx import Target as Host
+
+log = Logger()
+
+Relay = Callable[..., Deferred[list[client.Outcome]]]
+
+
+def _recipient_for(envelope: Envelope, target: Target) -> Recipient:
+    """The envelope recipient (with NOTIFY and ORCPT) this target is, if any."""
+    for recipient in envelope.recipients:
+        if recipient.address == target.address:
+            return recipient
+    return Recipient(target.address)
+
+
+@implementer(IDeliveryAgent)
+class RelayAgent:
+    name = "smtp"
+
+    def __init__(
+        self,
+        settings: RelaySettings,
+        mx: MXResolver,
+        reactor: Any,
+        helo_name: str,
+        relay: Relay = client.relay,
+    ) -> None:
+        self.settings = settings
+        self.mx = mx
+        self.reactor = reactor
+        self.helo_name = helo_name
+        self._relay = relay
+        self._slots: dict[str, DeferredSemaphore] = {}
+
+    def deliver(self, job: DeliveryJob) -> Deferred[list[Outcome]]:  # type: ignore[override]
+        by_domain: dict[str, list[Target]] = {}
+        for target in job.targets:
+            by_domain.setdefault(target.address.domain.lower(), []).append(target)
+        runs: list[Deferred[list[Outcome]]] = []
+        limit = self.settings.max_recipients
+        for domain, targets in by_domain.items():
+            for start in range(0, len(targets), limit):
+                batch = targets[start : start + limit]
+                slots = self._slots.setdefault(
+                    domain, DeferredSemaphore(self.settings.max_per_destination)
+                )
+                runs.append(slots.run(self._domain, job, domain, batch))
+        d: Deferred[list[list[Outcome]]] = gatherResults(runs, consumeErrors=True)
+        return d.addCallback(lambda results: [o for batch in results for o in batch])
+
+    # -- one destination ---------------------------------------------------------
+
+    def _hosts(self, domain: str) -> Deferred[list[Host]]:
+        hop: NextHop | None = self.settings.transports.get(domain, self.settings.smarthost)
+        if hop is None:
+            d = self.mx.hosts(domain)
+            port = self.settings.port
+            if port == 25:
+                return d
+            return d.addCallback(lambda hosts: [replace(h, port=port) for h in hosts])
+        # A next hop's name is looked up like a domain (MX, then A/AAAA), as
+        # Postfix does; "[address]" is used as it is.
+        d = self.mx.hosts(hop.host)
+        return d.addCallback(lambda hosts: [replace(h, port=hop.port) for h in hosts])
+
+    def _client_settings(self, domain: str, host: Host) -> client.ClientSettings:
+        s = self.settings
+        policy = s.tls_policy.get(domain, s.tls)
+        via_smarthost = domain in s.transports or s.smarthost is not None
+        credentials = (
+            (s.smarthost_user, s.smarthost_password)
+            if via_smarthost and s.smarthost_user
+            else None
+        )
+        return client.ClientSettings(
+            self.helo_name,
+            tls_policy=policy,
+            tls_hostname=host.host,
+            credentials=credentials,
+        )
+
+    async def _domain(self, job: DeliveryJob, domain: str, targets: list[Target]) -> list[Outcome]:
+        try:
+            hosts = await self._hosts(domain)
+        except GatewayError as e:
+            return [Outcome.from_error(t, e) for t in targets]
+        envelope = replace(
+            job.envelope, recipients=tuple(_recipient_for(job.envelope, t) for t in targets)
+        )
+        transaction = client.RelayTransaction.from_envelope(envelope, job.content)
+        last: list[client.Outcome] = []
+        for host in hosts:
+            results = await self._relay(
+                self.reactor,
+                host.address,
+                host.port,
+                self._client_settings(domain, host),
+                transaction,
+                remote_name=host.host,
+            )
+            if results and not any(r.remote for r in results):
+                # no answer from this host at all: mark it, try the next one
+                self.mx.mark_bad(host.address)
+                last = results
+                continue
+            return [self._outcome(t, r) for t, r in zip(targets, results, strict=True)]
+        if last:
+            return [self._outcome(t, r) for t, r in zip(targets, last, strict=True)]
+        error = GatewayError(451, "4.4.4", f"No usable host for {domain}")
+        return [Outcome.from_error(t, error) for t in targets]
+
+    @staticmethod
+    def _outcome(target: Target, result: client.Outcome) -> Outcome:
+        reply = result.reply
+        text = " ".join(reply.lines)
+        if result.success:
+            kind = Result.DELIVERED if result.dsn else Result.RELAYED
+            return Outcome(target, kind, reply.code, result.status, text, result.remote_host)
+        kind = Result.DEFERRED if result.temporary else Result.FAILED
+        detail = result.remote_host if result.remote else None
+        return Outcome(target, kind, reply.code, result.status, text, detail)

@@ -1,0 +1,183 @@
+"""Outbound relay and DSNs against the running daemon, real DNS and peers.
+
+The gateway resolves MX through a twisted.names server on 127.0.0.1 serving
+the test zone (never the system resolver); MX hosts listen on loopback on
+an unprivileged port (``[relay] port``). Peers: a private Postfix delivering
+to Maildir (over STARTTLS), and Postfix's smtp-sink answering scripted
+errors. Every report the gateway sends is read with Python's email package.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from tests.dnszone import Zone, in_subprocess
+from tests.integration.dovecot import make_test_tls
+from tests.integration.peers import (
+    PostfixInstance,
+    SMTPDaemon,
+    SMTPSink,
+    free_ports,
+    have,
+)
+
+pytestmark = pytest.mark.skipif(
+    not have("/usr/sbin/postfix", "/usr/sbin/smtp-sink"), reason="Debian's postfix not installed"
+)
+
+ALICE = "alice@example.test"
+
+
+def zone() -> Zone:
+    return Zone(
+        "remote.test",
+        {
+            "@": [("MX", 10, "mx1")],
+            "mx1": [("A", "127.0.0.1")],
+        },
+    )
+
+
+def start_gateway(directory: Path, dns: tuple[str, int], port: int, extra: str = "") -> SMTPDaemon:
+    config = (
+        f'[dns]\nservers = ["{dns[0]}:{dns[1]}"]\ntimeout = "2s"\n[relay]\nport = {port}\n{extra}'
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    gateway = SMTPDaemon(directory, extra_config=config, relay=True)
+    gateway.add_user(ALICE, "pw")
+    gateway.start()
+    return gateway
+
+
+def send(gateway: SMTPDaemon, *rcpts: str, message: bytes) -> subprocess.CompletedProcess[bytes]:
+    return gateway.cli("sendmail", "-f", ALICE, *rcpts, stdin=message, check=True)
+
+
+def reports(gateway: SMTPDaemon) -> list[EmailMessage]:
+    out = []
+    for path in gateway.messages(ALICE):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        if msg.get_content_type() == "multipart/report":
+            out.append(msg)
+    return out
+
+
+def status_groups(report: EmailMessage) -> list[dict[str, str]]:
+    """The per-recipient groups of the message/delivery-status part."""
+    part = next(p for p in report.walk() if p.get_content_type() == "message/delivery-status")
+    payload = part.get_payload()
+    assert isinstance(payload, list)
+    return [{k.lower(): str(v) for k, v in block.items()} for block in payload[1:]]
+
+
+@pytest.fixture
+def stack() -> Iterator[ExitStack]:
+    with ExitStack() as s:
+        yield s
+
+
+def test_relays_by_mx_to_postfix_over_starttls(tmp_path: Path, stack: ExitStack) -> None:
+    dns = stack.enter_context(in_subprocess([zone()]))
+    certs = Path(tempfile.mkdtemp(prefix="relay-tls-", dir="/var/tmp"))
+    stack.callback(shutil.rmtree, certs, True)
+    certs.chmod(0o755)
+    tls = make_test_tls(certs, "mx1.remote.test")
+    tls_lines = (
+        "smtpd_tls_security_level = may\n"
+        f"smtpd_tls_cert_file = {tls.certificate}\n"
+        f"smtpd_tls_key_file = {tls.key}\n"
+        "smtpd_tls_received_header = yes\n"
+    )
+    postfix = stack.enter_context(
+        PostfixInstance(
+            tmp_path / "postfix", maildir_domain="remote.test", extra_main_cf=tls_lines
+        )
+    )
+    box = postfix.add_mailbox("bob@remote.test")
+    gateway = start_gateway(tmp_path / "gw", dns, postfix.port)
+    stack.callback(gateway.close)
+    stack.callback(gateway.stop)
+    message = (
+        b"From: alice@example.test\r\nSubject: outbound\r\n"
+        b"Message-ID: <out1@x>\r\n\r\nHello Bob.\r\n"
+    )
+    send(gateway, "bob@remote.test", message=message)
+    gateway.wait_for(lambda: any(box.glob("*/*")), what="the message at Postfix")
+    (path,) = [p for p in box.glob("*/*")]
+    data = path.read_bytes()
+    assert b"Hello Bob." in data and b"Message-ID: <out1@x>" in data
+    assert b"(using TLSv1." in data  # Postfix's Received: we came over STARTTLS
+    gateway.wait_for(
+        lambda: (
+            "relayed to=<bob@remote.test>" in gateway.log()
+            or "delivered to=<bob@remote.test>" in gateway.log()
+        ),
+        what="the outcome",
+    )
+    assert reports(gateway) == []  # no NOTIFY=SUCCESS: no report
+
+
+def test_rcpt_refused_gives_a_failure_report(tmp_path: Path, stack: ExitStack) -> None:
+    dns = stack.enter_context(in_subprocess([zone()]))
+    (port,) = free_ports(1)
+    sink = SMTPSink(port, ("-f", "RCPT"))
+    sink.start()
+    stack.callback(sink.stop)
+    gateway = start_gateway(tmp_path / "gw", dns, port)
+    stack.callback(gateway.close)
+    stack.callback(gateway.stop)
+    send(
+        gateway, "carol@remote.test", message=b"Subject: doomed\r\nMessage-ID: <d1@x>\r\n\r\nx\r\n"
+    )
+    gateway.wait_for(lambda: reports(gateway), what="a failure report to alice")
+    (report,) = reports(gateway)
+    assert report["Subject"] == "Undelivered Mail Returned to Sender"
+    assert report.get_param("report-type") == "delivery-status"
+    (group,) = status_groups(report)
+    assert group["final-recipient"] == "rfc822; carol@remote.test"
+    assert group["action"] == "failed"
+    assert group["status"].startswith("5.")
+    assert group["remote-mta"] == "dns; mx1.remote.test"
+    assert group["diagnostic-code"].startswith("smtp; 5")
+
+
+def test_unknown_local_user_gives_a_failure_report(tmp_path: Path, stack: ExitStack) -> None:
+    (tmp_path / "gw").mkdir()
+    gateway = SMTPDaemon(tmp_path / "gw")
+    gateway.add_user(ALICE, "pw")
+    gateway.start()
+    stack.callback(gateway.close)
+    stack.callback(gateway.stop)
+    send(
+        gateway, "nobody@example.test", message=b"Subject: lost\r\nMessage-ID: <l1@x>\r\n\r\nx\r\n"
+    )
+    gateway.wait_for(lambda: reports(gateway), what="a failure report")
+    (report,) = reports(gateway)
+    (group,) = status_groups(report)
+    assert (group["action"], group["status"]) == ("failed", "5.1.1")
+    returned = [p for p in report.walk() if p.get_content_type() == "message/rfc822"]
+    assert returned, "the original should come back with a failure report"
+
+
+def test_connection_refused_defers(tmp_path: Path, stack: ExitStack) -> None:
+    dns = stack.enter_context(in_subprocess([zone()]))
+    (port,) = free_ports(1)  # nothing listens there
+    gateway = start_gateway(tmp_path / "gw", dns, port)
+    stack.callback(gateway.close)
+    stack.callback(gateway.stop)
+    send(gateway, "dave@remote.test", message=b"Subject: later\r\n\r\nx\r\n")
+    gateway.wait_for(
+        lambda: "deferred to=<dave@remote.test> 4" in gateway.log(), what="a deferral"
+    )
+    assert reports(gateway) == []  # a delay notice only after delay_warning
