@@ -50,7 +50,6 @@ def make_reporter(
             recipients=recipients,
             kind=_KINDS[kind],
             now=now(),
-            message_id=state.message_id,
             queue_id=state.qid,
         )
         return dsn_envelope(state.envelope, body), body

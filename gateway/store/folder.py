@@ -551,6 +551,10 @@ class Folder:
         """Call ``callback()`` after every change (from the changing thread)."""
         with self.lock:
             self._watchers.append(callback)
+            if self._polled is None:
+                # what the index last matched: mail dropped since then (even
+                # before the first poll) wakes the watcher at the next poll
+                self._polled = (self._stamps["new"] or 0, self._stamps["cur"] or 0)
 
     def unwatch(self, callback: Callable[[], None]) -> None:
         with self.lock, contextlib.suppress(ValueError):
@@ -578,10 +582,8 @@ class Folder:
         except FileNotFoundError:
             return
         if stamps != self._polled:
-            first = self._polled is None
             self._polled = stamps
-            if not first:
-                self.changed_outside()
+            self.changed_outside()
 
     def changed_outside(self) -> None:
         """Something outside this object (a delivery) changed the Maildir."""

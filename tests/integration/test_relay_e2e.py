@@ -181,3 +181,49 @@ def test_connection_refused_defers(tmp_path: Path, stack: ExitStack) -> None:
         lambda: "deferred to=<dave@remote.test> 4" in gateway.log(), what="a deferral"
     )
     assert reports(gateway) == []  # a delay notice only after delay_warning
+
+
+def test_delay_notice_then_expiry_report(tmp_path: Path, stack: ExitStack) -> None:
+    """Clock-driven with short settings: a refused host defers; after
+    delay_warning one delay notice (will retry until ...), and when the
+    queue lifetime is over a failure report (5.4.7)."""
+    dns = stack.enter_context(in_subprocess([zone()]))
+    (port,) = free_ports(1)  # nothing listens there
+    queue = (
+        '[queue]\nretry_first = "1s"\nretry_max = "1s"\ndelay_warning = "2s"\nlifetime = "6s"\n'
+    )
+    (tmp_path / "gw").mkdir()
+    gateway = SMTPDaemon(
+        tmp_path / "gw",
+        extra_config=f'[dns]\nservers = ["{dns[0]}:{dns[1]}"]\n[relay]\nport = {port}\n{queue}',
+        relay=True,
+    )
+    gateway.add_user(ALICE, "pw")
+    gateway.start()
+    stack.callback(gateway.close)
+    stack.callback(gateway.stop)
+    send(gateway, "erin@remote.test", message=b"Subject: slow\r\nMessage-ID: <s1@x>\r\n\r\nx\r\n")
+    gateway.wait_for(lambda: len(reports(gateway)) >= 2, timeout=60, what="delay then failure")
+    delay, failure = sorted(reports(gateway), key=lambda r: "Delayed" not in str(r["Subject"]))
+    assert delay["Subject"] == "Delayed Mail (still being retried)"
+    (group,) = status_groups(delay)
+    assert group["action"] == "delayed" and "will-retry-until" in group
+    (group,) = status_groups(failure)
+    assert (group["action"], group["status"]) == ("failed", "5.4.7")
+    assert len(reports(gateway)) == 2  # one delay notice only
+
+
+def test_tls_required_but_not_offered_defers(tmp_path: Path, stack: ExitStack) -> None:
+    dns = stack.enter_context(in_subprocess([zone()]))
+    (port,) = free_ports(1)
+    sink = SMTPSink(port)  # smtp-sink offers no STARTTLS
+    sink.start()
+    stack.callback(sink.stop)
+    gateway = start_gateway(tmp_path / "gw", dns, port, extra='tls = "encrypt"\n')
+    stack.callback(gateway.close)
+    stack.callback(gateway.stop)
+    send(gateway, "frank@remote.test", message=b"Subject: secret\r\n\r\nx\r\n")
+    gateway.wait_for(
+        lambda: "deferred to=<frank@remote.test> 451 4.7.10" in gateway.log(),
+        what="a deferral for missing TLS",
+    )
