@@ -28,7 +28,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from gateway import errors
-from gateway.bus import history, journal, notify
+from gateway.bus import history, incoming, journal, notify
 from gateway.bus.agents import DeliveryJob, Outcome, Result, Target
 from gateway.bus.retry import RetrySchedule
 from gateway.bus.router import Route, RouteKind, Router
@@ -214,7 +214,11 @@ class MessageBus(Service):
             "size": len(content),
             **envelope.to_json(),
         }
-        d = self.writer.write([record], [history.encode(accepted)])
+        lines = [history.encode(accepted)]
+        if envelope.sender is None and envelope.origin.protocol != "bus":
+            # a delivery report from elsewhere: note it against our original
+            lines += [history.encode(e) for e in incoming.report_events(qid, content, now)]
+        d = self.writer.write([record], lines)
 
         def durable(places: list[tuple[int, int]]) -> str:
             segment, offset = places[0]

@@ -98,3 +98,14 @@ class NotifyTests(BusHarness):
         )
         yield self.settle(lambda: not self.bus.messages)
         self.assertEqual(self.reports, [])
+
+    @inlineCallbacks
+    def test_a_report_from_elsewhere_is_noted_against_the_original(self) -> Any:
+        from tests.bus.test_incoming import REPORT
+
+        yield self.bus.submit(
+            Envelope(None, (Recipient(Address.parse("alice@example.test")),), Origin("smtp")),
+            REPORT,
+        )
+        yield self.settle(lambda: not self.bus.messages)
+        self.assertEqual(self.events("6615F0000ABCD0000"), ["reported"])
