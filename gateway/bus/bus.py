@@ -13,6 +13,7 @@ a restart would rebuild.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 from collections import deque
@@ -148,6 +149,8 @@ class MessageBus(Service):
         recovered, self._recovered = self._recovered, []
         for message in recovered:
             self._adopt(message)
+            if message.state.reports:  # decided before a crash, maybe not queued
+                self._send_reports(message, None)
         log.info("message bus started: {n} message(s) in the queue", n=len(self.messages))
         self.clock.callLater(0, self._collect_garbage)
         self._prune_history()
@@ -407,7 +410,7 @@ class MessageBus(Service):
         if not plan.jobs:
             if not events:
                 return succeed(None)
-            return self._record(message, events).addCallback(self._notify, message, events, None)
+            return self._record_outcomes(message, events, None)
         content = self._content(message)
         runs = [
             self._run_agent(
@@ -429,9 +432,7 @@ class MessageBus(Service):
             for kind, batch in zip(plan.jobs, results, strict=True):
                 for outcome in batch:
                     self._add_outcome(message, kind, outcome, done, plan, events)
-            return self._record(message, events).addCallback(
-                self._notify, message, events, content
-            )
+            return self._record_outcomes(message, events, content)
 
         return gatherResults(runs, consumeErrors=True).addCallback(outcomes)
 
@@ -451,48 +452,71 @@ class MessageBus(Service):
         for duplicate in plan.duplicates.get(outcome.target.index, []):
             events.append({**event, "rcpt": duplicate, "duplicate_of": event["rcpt"]})
 
-    def _notify(
-        self,
-        _: None,
-        message: QueuedMessage,
-        events: list[dict[str, Any]],
-        content: bytes | None,
-    ) -> Deferred[None] | None:
-        """Submit the DSNs these (recorded) outcomes call for (RFC 3461)."""
+    def _record_outcomes(
+        self, message: QueuedMessage, events: list[dict[str, Any]], content: bytes | None
+    ) -> Deferred[None]:
+        """Record the outcomes and, in the same write, the reports they call
+        for (RFC 3461); then queue those reports. A crash in between leaves
+        the reports pending in the journal: they are queued at restart."""
+        if self.reporter is not None and message.state.envelope.sender is not None:
+            state = message.state  # a copy to look ahead (errors are immutable: shared)
+            preview = dataclasses.replace(
+                state,
+                recipients=[dataclasses.replace(r) for r in state.recipients],
+                reports=dict(state.reports),
+            )
+            for event in events:
+                apply_event(preview, event)
+            events = events + notify.due_events(
+                preview, events, self.clock.seconds(), self.schedule.lifetime, self.delay_warning
+            )
+        d = self._record(message, events)
         if self.reporter is None:
-            return None
+            return d
+        return d.addCallback(lambda _: self._send_reports(message, content))
+
+    def _send_reports(self, message: QueuedMessage, content: bytes | None) -> None:
+        """Queue every pending report of ``message`` under its recorded id,
+        then note it sent (idempotent: an id already queued is not again)."""
         state = message.state
-        now = self.clock.seconds()
-        due = notify.notifications(state, events, now, self.schedule.lifetime, self.delay_warning)
-        if not due:
-            return None
+        if not state.reports or self.reporter is None:
+            return
         if content is None:
             content = self._content(message)
-        submitted: list[Deferred[str]] = []
-        for kind, lines in due.items():
+        for report_id, due in list(state.reports.items()):
+            kind = str(due["kind"])
+            lines = [notify.line_from_json(line) for line in due["lines"]]
             try:
                 envelope, report = self.reporter(state, kind, lines, content)
             except Exception:
                 log.failure("{qid}: cannot build the {kind} report", qid=state.qid, kind=kind)
+                self._record(message, [{"ev": "report_sent", "id": report_id, "error": True}])
                 continue
-            d = self.submit(envelope, report)
-            d.addCallback(self._notified, state.qid, kind)
+            d = self.submit(envelope, report, qid=report_id)
+            d.addCallback(self._report_queued, message, report_id, kind)
             d.addErrback(self._not_notified, state.qid, kind)
-            submitted.append(d)
-        if "delayed" in due:
-            warned = notify.warned_event(due["delayed"], state)
-            return self._record(message, [warned])
-        return None
 
-    @staticmethod
-    def _notified(report_qid: str, qid: str, kind: str) -> None:
+    def _report_queued(
+        self, report_qid: str, message: QueuedMessage, report_id: str, kind: str
+    ) -> Deferred[None]:
         log.info(
-            "{qid}: {kind} notification queued as {report}", qid=qid, kind=kind, report=report_qid
+            "{qid}: {kind} report queued as {report}",
+            qid=message.qid,
+            kind=kind,
+            report=report_qid,
+        )
+
+        def recorded(_: None) -> None:
+            if message.state.finished and not message.busy and message.qid in self.messages:
+                self._finish(message)
+
+        return self._record(message, [{"ev": "report_sent", "id": report_id}]).addCallback(
+            recorded
         )
 
     @staticmethod
     def _not_notified(failure: Failure, qid: str, kind: str) -> None:
-        log.failure("{qid}: cannot queue the {kind} notification", failure, qid=qid, kind=kind)
+        log.failure("{qid}: cannot queue the {kind} report", failure, qid=qid, kind=kind)
 
     def _run_agent(self, agent: IDeliveryAgent, job: DeliveryJob) -> Deferred[list[Outcome]]:
         """Run one agent; if the agent itself breaks, defer all its targets."""
@@ -641,6 +665,8 @@ class MessageBus(Service):
             "t": self.clock.seconds(),
             "held": state.held,
             "recipients": [r.to_json() for r in state.recipients],
+            "reports": state.reports,
+            "report_count": state.report_count,
         }
         message.busy = True
         d = self.writer.write([record, journal.event_record(snapshot)], [])

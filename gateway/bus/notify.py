@@ -100,12 +100,61 @@ def notifications(
     return {kind: reports[kind] for kind in KINDS if kind in reports}
 
 
-def warned_event(lines: list[ReportLine], state: MessageState) -> dict[str, Any]:
-    """The journal event recording that these recipients got a delay notice."""
-    wanted = {str(line.final) for line in lines}
-    indexes = [
-        i
-        for i, r in enumerate(state.recipients)
-        if r.status is Status.DEFERRED and str(r.address) in wanted
-    ]
-    return {"ev": "warned", "rcpts": indexes}
+def line_to_json(line: ReportLine) -> dict[str, Any]:
+    return {
+        "final": str(line.final),
+        "original": list(line.original) if line.original else None,
+        "action": line.action,
+        "status": line.status,
+        "diagnostic": line.diagnostic,
+        "remote_mta": line.remote_mta,
+        "last_attempt": line.last_attempt,
+        "will_retry_until": line.will_retry_until,
+    }
+
+
+def line_from_json(data: dict[str, Any]) -> ReportLine:
+    original = data.get("original")
+    return ReportLine(
+        Address.parse(data["final"]),
+        (str(original[0]), str(original[1])) if original else None,
+        str(data["action"]),
+        str(data["status"]),
+        data.get("diagnostic"),
+        data.get("remote_mta"),
+        float(data["last_attempt"]),
+        data.get("will_retry_until"),
+    )
+
+
+def due_events(
+    state: MessageState,
+    events: list[dict[str, Any]],
+    now: float,
+    lifetime: float,
+    delay_warning: float,
+) -> list[dict[str, Any]]:
+    """``report_due`` journal events for the reports these outcome events
+    call for (``state`` must have the events applied: pass a copy). Each
+    names its report's queue id, so that queuing it again after a crash is
+    recognised and not done twice."""
+    out = []
+    number = state.report_count
+    for kind, lines in notifications(state, events, now, lifetime, delay_warning).items():
+        wanted = {str(line.final) for line in lines}
+        rcpts = [
+            i
+            for i, r in enumerate(state.recipients)
+            if str(r.address) in wanted and (kind != "delayed" or r.status is Status.DEFERRED)
+        ]
+        out.append(
+            {
+                "ev": "report_due",
+                "id": f"{state.qid}N{number}",
+                "kind": kind,
+                "rcpts": rcpts,
+                "lines": [line_to_json(line) for line in lines],
+            }
+        )
+        number += 1
+    return out

@@ -78,6 +78,11 @@ class MessageState:
     recipients: list[RecipientState] = field(default_factory=list)
     held: bool = False
     deleted: bool = False
+    # Reports (DSNs) decided but not yet queued: id -> its report_due event.
+    # A message is not finished while one is pending (RFC 3461: the sender
+    # must learn what happened, even across a crash).
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    report_count: int = 0
 
     @classmethod
     def new(
@@ -89,7 +94,9 @@ class MessageState:
 
     @property
     def finished(self) -> bool:
-        return self.deleted or all(r.status.final for r in self.recipients)
+        if self.deleted:
+            return True
+        return not self.reports and all(r.status.final for r in self.recipients)
 
     def due(self) -> list[int]:
         """Indexes of recipients waiting for an attempt (pending or deferred)."""
@@ -130,8 +137,9 @@ def apply_event(state: MessageState, event: dict[str, Any]) -> None:
 
     Events (``ev`` key): ``expanded`` (rcpt, targets), ``routed`` (rcpt,
     route), ``delivered``/``relayed``/``failed``/``deferred`` (rcpt, error
-    fields, next), ``warned`` (rcpts: a delay notice was sent), ``held``,
-    ``released``, ``retry``, ``deleted``, ``done``.
+    fields, next), ``report_due`` (id, kind, rcpts, lines: a DSN to queue)
+    and ``report_sent`` (id), ``held``, ``released``, ``retry``,
+    ``deleted``, ``done``.
     Unknown events are ignored so that older code can read newer journals.
     """
     kind = event["ev"]
@@ -160,12 +168,19 @@ def apply_event(state: MessageState, event: dict[str, Any]) -> None:
                 rcpt.next_attempt = 0.0
     elif kind == "deleted":
         state.deleted = True
-    elif kind == "warned":
-        for index in event["rcpts"]:
-            state.recipients[int(index)].warned = True
+    elif kind == "report_due":
+        state.reports[str(event["id"])] = event
+        state.report_count += 1
+        if event.get("kind") == "delayed":
+            for index in event["rcpts"]:
+                state.recipients[int(index)].warned = True
+    elif kind == "report_sent":
+        state.reports.pop(str(event["id"]), None)
     elif kind == "snapshot":  # written when a message is moved to a newer segment
         restore_recipients(state, event["recipients"])
         state.held = bool(event.get("held", False))
+        state.reports = dict(event.get("reports", {}))
+        state.report_count = int(event.get("report_count", 0))
 
 
 def restore_recipients(state: MessageState, recipients: list[dict[str, Any]]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks
 
 from gateway.bus.bus import MessageBus
 from gateway.bus.notify import ReportLine
@@ -109,3 +109,35 @@ class NotifyTests(BusHarness):
         )
         yield self.settle(lambda: not self.bus.messages)
         self.assertEqual(self.events("6615F0000ABCD0000"), ["reported"])
+
+    @inlineCallbacks
+    def test_a_report_decided_before_a_crash_is_queued_at_restart(self) -> Any:
+        submit = self.bus.submit
+        lost: list[str] = []
+
+        def crashing_submit(envelope: Envelope, content: bytes, qid: str | None = None) -> Any:
+            if qid is not None and "N" in qid:  # the report: "crash" before it is queued
+                lost.append(qid)
+                return Deferred()
+            return submit(envelope, content, qid)
+
+        self.bus.submit = crashing_submit  # type: ignore[method-assign]
+        qid = yield self.bus.submit(
+            Envelope(
+                Address.parse("alice@example.test"),
+                (Recipient(Address.parse("nobody@example.test")),),
+                Origin("test"),
+            ),
+            CONTENT,
+        )
+        yield self.settle(lambda: bool(lost))
+        self.assertEqual(self.agent.jobs, [])  # no report delivered
+        self.assertIn(qid, self.bus.messages)  # kept: a report is pending
+        yield self.bus.stopService()
+
+        self.bus = self.make_bus()  # restart over the same spool
+        yield self.settle(lambda: len(self.agent.jobs) == 1)
+        (job,) = self.agent.jobs
+        self.assertIsNone(job.envelope.sender)
+        self.assertEqual(job.qid, lost[0])  # the id decided before the crash
+        yield self.settle(lambda: qid not in self.bus.messages)

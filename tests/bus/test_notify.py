@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.bus.notify import notifications, warned_event
+from gateway.bus.notify import due_events, line_from_json, notifications
 from gateway.bus.state import MessageState, apply_event
 from gateway.envelope import Address, Envelope, Recipient
 
@@ -81,8 +81,18 @@ def test_delay_notice_once_after_the_warning_time() -> None:
     reports = decide(s, [late], now=1000.0 + 5 * 3600)
     (line,) = reports["delayed"]
     assert line.will_retry_until == 1000.0 + 5 * DAY
-    apply_event(s, warned_event(reports["delayed"], s))
-    assert s.recipients[0].warned
+    (due,) = due_events(s, [late], 1000.0 + 5 * 3600, lifetime=5 * DAY, delay_warning=4 * 3600)
+    assert (due["ev"], due["id"], due["kind"], due["rcpts"]) == (
+        "report_due",
+        "Q1N0",
+        "delayed",
+        [0],
+    )
+    assert [line_from_json(d) for d in due["lines"]] == [line]  # survives the journal
+    apply_event(s, due)
+    assert s.recipients[0].warned and "Q1N0" in s.reports and not s.finished
+    apply_event(s, {"ev": "report_sent", "id": "Q1N0"})
+    assert s.reports == {}
     assert decide(s, [outcome("deferred", 0, 451, "4.4.1")], now=1000.0 + 6 * 3600) == {}
     # NOTIFY=FAILURE alone: no delay notice
     s = state(Recipient(A("bob@remote.test"), frozenset({"FAILURE"})))
