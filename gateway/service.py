@@ -171,7 +171,10 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     }
     if settings.relay.enabled:
         mx = MXResolver(resolver_from(settings.dns, reactor), reactor, settings.relay.bad_host_ttl)
-        agents[RouteKind.SMTP] = RelayAgent(settings.relay, mx, reactor, settings.hostname)
+        relay = RelayAgent(settings.relay, mx, reactor, settings.hostname)
+        agents[RouteKind.SMTP] = relay
+        # parked connections say QUIT when the gateway stops
+        reactor.addSystemEventTrigger("before", "shutdown", relay.cache.close)
     q = settings.queue
     root.bus = MessageBus(
         Spool(settings.queue_dir, q.segment_size),

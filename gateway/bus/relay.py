@@ -25,6 +25,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from gateway.bus.agents import DeliveryJob, Outcome, Result, Target
+from gateway.bus.connections import ConnectionCache, key_for
 from gateway.config import NextHop, RelaySettings
 from gateway.envelope import Envelope, Recipient
 from gateway.errors import GatewayError
@@ -56,13 +57,17 @@ class RelayAgent:
         mx: MXResolver,
         reactor: Any,
         helo_name: str,
-        relay: Relay = client.relay,
+        relay: Relay | None = None,
+        cache: ConnectionCache | None = None,
     ) -> None:
+        """``relay`` replaces the whole client round (tests); by default a
+        parked connection to the host is reused (``cache``) when there is one."""
         self.settings = settings
         self.mx = mx
         self.reactor = reactor
         self.helo_name = helo_name
-        self._relay = relay
+        self.cache = cache if cache is not None else ConnectionCache(reactor)
+        self._relay: Relay = relay if relay is not None else self._reusing
         self._slots: dict[str, DeferredSemaphore] = {}
 
     def deliver(self, job: DeliveryJob) -> Deferred[list[Outcome]]:  # type: ignore[override]
@@ -141,6 +146,48 @@ class RelayAgent:
             return [self._outcome(t, r) for t, r in zip(targets, last, strict=True)]
         error = GatewayError(451, "4.4.4", f"No usable host for {domain}")
         return [Outcome.from_error(t, error) for t in targets]
+
+    def _reusing(
+        self,
+        reactor: Any,
+        address: str,
+        port: int,
+        settings: client.ClientSettings,
+        transaction: client.RelayTransaction,
+        remote_name: str | None = None,
+    ) -> Deferred[list[client.Outcome]]:
+        return Deferred.fromCoroutine(
+            self._reusing_round(reactor, address, port, settings, transaction, remote_name)
+        )
+
+    async def _reusing_round(
+        self,
+        reactor: Any,
+        address: str,
+        port: int,
+        settings: client.ClientSettings,
+        transaction: client.RelayTransaction,
+        remote_name: str | None,
+    ) -> list[client.Outcome]:
+        """One transaction over a parked connection if there is one (a fresh
+        one if that fails before any reply), else :func:`client.relay`'s way
+        with the connection parked afterwards."""
+        key = key_for(address, port, settings)
+        protocol = self.cache.take(key)
+        if protocol is not None:
+            outcomes = await protocol.send(transaction)
+            if any(o.remote for o in outcomes):
+                self.cache.park(key, protocol)
+                return outcomes
+            protocol.quit()  # it went away while parked: try a new one
+        try:
+            protocol = await client.connect(reactor, address, port, settings, remote_name)
+        except client.SessionError:
+            # TLS fallback and the error outcomes are relay()'s business
+            return await client.relay(reactor, address, port, settings, transaction, remote_name)
+        outcomes = await protocol.send(transaction)
+        self.cache.park(key, protocol)
+        return outcomes
 
     @staticmethod
     def _outcome(target: Target, result: client.Outcome) -> Outcome:
