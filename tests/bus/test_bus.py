@@ -80,7 +80,10 @@ class BusHarness(TestCase):
         self.agent = ScriptedAgent(lambda t: OK)
         self.bus = self.make_bus()
 
-    def make_bus(self, segment_size: int = 1 << 20, agent: Any = None) -> MessageBus:
+    def make_bus(
+        self, segment_size: int = 1 << 20, agent: Any = None, **options: Any
+    ) -> MessageBus:
+        """``options``: more MessageBus keywords (reporter, delay_warning...)."""
         router = Router(
             ("example.test",), UserFile(self.dir / "users"), AliasFile(self.dir / "aliases")
         )
@@ -91,6 +94,7 @@ class BusHarness(TestCase):
             reactor,
             RetrySchedule(first=300, maximum=3600, factor=2, lifetime=86400),
             clock=self.clock,
+            **options,
         )
         bus.startService()
         self.addCleanup(lambda: bus.stopService() if bus.running else None)

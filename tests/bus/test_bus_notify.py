@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 
 from gateway.bus.bus import MessageBus
 from gateway.bus.notify import ReportLine
-from gateway.bus.retry import RetrySchedule
-from gateway.bus.router import RouteKind, Router
-from gateway.bus.spool import Spool
 from gateway.bus.state import MessageState
 from gateway.envelope import Address, Envelope, Origin, Recipient
-from gateway.store.aliases import AliasFile
-from gateway.store.users import UserFile
 from tests.bus.test_bus import CONTENT, OK, SOFT, BusHarness
 
 
 class NotifyTests(BusHarness):
-    def make_bus(self, segment_size: int = 1 << 20, agent: Any = None) -> MessageBus:
+    def make_bus(
+        self, segment_size: int = 1 << 20, agent: Any = None, **options: Any
+    ) -> MessageBus:
         self.reports: list[tuple[str, str, list[ReportLine], bytes]] = []
 
         def reporter(
@@ -34,22 +30,9 @@ class NotifyTests(BusHarness):
                 state.qid.encode(),
             )
 
-        router = Router(
-            ("example.test",), UserFile(self.dir / "users"), AliasFile(self.dir / "aliases")
+        return super().make_bus(
+            segment_size, agent, reporter=reporter, delay_warning=3600, **options
         )
-        bus = MessageBus(
-            Spool(self.dir / "queue", segment_size),
-            router,
-            {RouteKind.LOCAL: agent or self.agent},
-            reactor,
-            RetrySchedule(first=300, maximum=3600, factor=2, lifetime=86400),
-            clock=self.clock,
-            reporter=reporter,
-            delay_warning=3600,
-        )
-        bus.startService()
-        self.addCleanup(lambda: bus.stopService() if bus.running else None)
-        return bus
 
     @inlineCallbacks
     def test_unknown_user_gets_a_failure_report_to_the_sender(self) -> Any:
