@@ -30,7 +30,13 @@ def free_port() -> int:
 class Daemon:
     """One gateway instance with its own config and data directory."""
 
-    def __init__(self, directory: Path, extra_config: str = "", relay: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        extra_config: str = "",
+        relay: bool = False,
+        local_domains: tuple[str, ...] = ("example.test",),
+    ) -> None:
         """``relay``: keep the outbound relay on (then ``extra_config`` must
         point ``[dns] servers`` at a test DNS server: no test may query the
         system resolver); off, remote recipients fail with 5.4.4."""
@@ -44,7 +50,9 @@ class Daemon:
             "[server]\n"
             'hostname = "mail.example.test"\n'
             f'data_dir = "{self.data_dir}"\n'
-            'local_domains = ["example.test"]\n' + relay_config + "[listeners]\n"
+            f"local_domains = [{', '.join(repr(d) for d in local_domains)}]\n"
+            + relay_config
+            + "[listeners]\n"
             f'http = "tcp:{self.http_port}:interface=127.0.0.1"\n' + extra_config
         )
         self.process: subprocess.Popen[bytes] | None = None

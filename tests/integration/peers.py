@@ -101,6 +101,7 @@ class SMTPDaemon(Daemon):
         pop3: bool = False,
         imap: bool = False,
         relay: bool = False,
+        local_domains: tuple[str, ...] = ("example.test",),
     ) -> None:
         self.smtp_port, self.submission_port, self.submissions_port = free_ports(3)
         listeners = (
@@ -128,7 +129,9 @@ class SMTPDaemon(Daemon):
         smtp = f"[smtp]\ntrusted_networks = [{networks}]\n{smtp_config}"
         if smtp and not smtp.endswith("\n"):
             smtp += "\n"
-        super().__init__(directory, listeners + smtp + extra_config, relay=relay)
+        super().__init__(
+            directory, listeners + smtp + extra_config, relay=relay, local_domains=local_domains
+        )
 
     @property
     def ports(self) -> dict[str, int]:

@@ -227,3 +227,59 @@ def test_tls_required_but_not_offered_defers(tmp_path: Path, stack: ExitStack) -
         lambda: "deferred to=<frank@remote.test> 451 4.7.10" in gateway.log(),
         what="a deferral for missing TLS",
     )
+
+
+def test_one_of_three_refused_at_rcpt_by_the_next_hop(tmp_path: Path, stack: ExitStack) -> None:
+    """The next hop is another gateway serving remote.test: it knows bob
+    and carol, refuses dave at RCPT (550 5.1.1). Bob and carol get the
+    message, alice a failure report naming only dave."""
+    (tmp_path / "peer").mkdir()
+    peer = SMTPDaemon(tmp_path / "peer", local_domains=("remote.test",))
+    peer.add_user("bob@remote.test", "pw")
+    peer.add_user("carol@remote.test", "pw")
+    peer.start()
+    stack.callback(peer.close)
+    stack.callback(peer.stop)
+    dns = stack.enter_context(in_subprocess([zone()]))
+    gateway = start_gateway(tmp_path / "gw", dns, peer.smtp_port)
+    stack.callback(gateway.close)
+    stack.callback(gateway.stop)
+    message = b"Subject: three\r\nMessage-ID: <three@x>\r\n\r\nfor three\r\n"
+    send(gateway, "bob@remote.test", "carol@remote.test", "dave@remote.test", message=message)
+    for user in ("bob@remote.test", "carol@remote.test"):
+        peer.wait_for(lambda u=user: peer.messages(u), what=f"delivery to {user}")  # type: ignore[misc]
+    gateway.wait_for(lambda: reports(gateway), what="the failure report")
+    (report,) = reports(gateway)
+    (group,) = status_groups(report)
+    assert group["final-recipient"] == "rfc822; dave@remote.test"
+    assert (group["action"], group["status"]) == ("failed", "5.1.1")
+
+
+def test_temporary_failure_then_success_on_retry(tmp_path: Path, stack: ExitStack) -> None:
+    """smtp-sink answers 4xx at RCPT; the message waits; once the host
+    accepts, an administrator's retry delivers it (no report: nothing failed)."""
+    dns = stack.enter_context(in_subprocess([zone()]))
+    (port,) = free_ports(1)
+    refusing = SMTPSink(port, ("-r", "RCPT"))
+    refusing.start()
+    gateway = start_gateway(tmp_path / "gw", dns, port)
+    stack.callback(gateway.close)
+    stack.callback(gateway.stop)
+    send(
+        gateway, "gina@remote.test", message=b"Subject: soon\r\nMessage-ID: <soon@x>\r\n\r\nx\r\n"
+    )
+    gateway.wait_for(lambda: "deferred to=<gina@remote.test> 4" in gateway.log(), what="4xx")
+    refusing.stop()
+    accepting = SMTPSink(port)
+    accepting.start()
+    stack.callback(accepting.stop)
+    qid = gateway.cli("queue", "list", check=True).stdout.decode().split()[0]
+    gateway.cli("queue", "retry", qid, check=True)
+    gateway.wait_for(
+        lambda: (
+            f"{qid}: relayed to=<gina@remote.test>" in gateway.log()
+            or f"{qid}: delivered to=<gina@remote.test>" in gateway.log()
+        ),
+        what="delivery on retry",
+    )
+    assert reports(gateway) == []
