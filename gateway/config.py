@@ -197,6 +197,9 @@ class RelaySettings:
     connect_timeout: float = 30.0
     bad_host_ttl: float = 600.0  # skip a host that failed for this long
     port: int = 25  # of MX hosts (Postfix's smtp_tcp_port); tests use their own
+    ca_file: Path | None = None  # trust anchors for "verify" (None: the system's)
+    greeting_timeout: float = 300.0  # RFC 5321 4.5.3.2.1
+    command_timeout: float = 300.0  # MAIL, RCPT and our own commands (4.5.3.2.2-3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -653,6 +656,9 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "connect_timeout": _duration,
         "bad_host_ttl": _duration,
         "port": _integer(1, 65535),
+        "ca_file": _optional_path,
+        "greeting_timeout": _duration,
+        "command_timeout": _duration,
     },
     "imap": {
         "trusted_networks": _network_list,

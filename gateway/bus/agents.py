@@ -42,6 +42,7 @@ class Outcome:
     status: str
     text: str
     detail: str | None = None  # mailbox path, remote MTA...
+    tls: str | None = None  # how the relay hop was protected: "TLSv1.3 ...", "none"
 
     @classmethod
     def from_error(cls, target: Target, error: GatewayError) -> Outcome:

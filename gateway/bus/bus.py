@@ -448,6 +448,8 @@ class MessageBus(Service):
         """The event for ``outcome``, and the same for the targets that share it."""
         event = self._outcome_from(message, outcome, now)
         event["route"] = route
+        if outcome.tls is not None:
+            event["tls"] = outcome.tls  # the trace says which TLS applied
         events.append(event)
         for duplicate in plan.duplicates.get(outcome.target.index, []):
             events.append({**event, "rcpt": duplicate, "duplicate_of": event["rcpt"]})

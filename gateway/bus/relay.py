@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults
@@ -47,6 +48,19 @@ def _recipient_for(envelope: Envelope, target: Target) -> Recipient:
     return Recipient(target.address)
 
 
+def trust_root_from(ca_file: Path | None) -> Any:
+    """The trust anchors of ``ca_file`` (PEM, one or more certificates) for
+    the "verify" policy, or None for the system's (OpenSSL's platform trust)."""
+    if ca_file is None:
+        return None
+    from twisted.internet.ssl import Certificate, trustRootFromCertificates
+
+    pem = ca_file.read_bytes()
+    marker = b"-----END CERTIFICATE-----"
+    blocks = [block + marker for block in pem.split(marker) if b"BEGIN CERTIFICATE" in block]
+    return trustRootFromCertificates([Certificate.loadPEM(block) for block in blocks])
+
+
 @implementer(IDeliveryAgent)
 class RelayAgent:
     name = "smtp"
@@ -67,6 +81,7 @@ class RelayAgent:
         self.reactor = reactor
         self.helo_name = helo_name
         self.cache = cache if cache is not None else ConnectionCache(reactor)
+        self._trust_root = trust_root_from(settings.ca_file)
         self._relay: Relay = relay if relay is not None else self._reusing
         self._slots: dict[str, DeferredSemaphore] = {}
 
@@ -114,7 +129,15 @@ class RelayAgent:
             self.helo_name,
             tls_policy=policy,
             tls_hostname=host.host,
+            trust_root=self._trust_root,
             credentials=credentials,
+            timeouts=client.Timeouts(
+                connect=s.connect_timeout,
+                greeting=s.greeting_timeout,
+                command=s.command_timeout,
+                mail=s.command_timeout,
+                rcpt=s.command_timeout,
+            ),
         )
 
     async def _domain(self, job: DeliveryJob, domain: str, targets: list[Target]) -> list[Outcome]:
@@ -193,9 +216,10 @@ class RelayAgent:
     def _outcome(target: Target, result: client.Outcome) -> Outcome:
         reply = result.reply
         text = " ".join(reply.lines)
+        tls = str(result.tls) if result.tls is not None else ("none" if result.remote else None)
         if result.success:
             kind = Result.DELIVERED if result.dsn else Result.RELAYED
-            return Outcome(target, kind, reply.code, result.status, text, result.remote_host)
+            return Outcome(target, kind, reply.code, result.status, text, result.remote_host, tls)
         kind = Result.DEFERRED if result.temporary else Result.FAILED
         detail = result.remote_host if result.remote else None
-        return Outcome(target, kind, reply.code, result.status, text, detail)
+        return Outcome(target, kind, reply.code, result.status, text, detail, tls)

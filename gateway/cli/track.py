@@ -42,6 +42,8 @@ def format_event(event: dict[str, Any]) -> str:
         )
         if event.get("detail"):
             detail += f" ({event['detail']})"
+        if event.get("tls"):
+            detail += f" tls={event['tls']}"
         if "next" in event:
             detail += f"; next attempt {time.strftime(_FORMAT, time.gmtime(event['next']))} UTC"
     else:

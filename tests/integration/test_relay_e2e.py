@@ -12,12 +12,14 @@ from __future__ import annotations
 import email
 import email.policy
 import shutil
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,6 +128,8 @@ def test_relays_by_mx_to_postfix_over_starttls(tmp_path: Path, stack: ExitStack)
         what="the outcome",
     )
     assert reports(gateway) == []  # no NOTIFY=SUCCESS: no report
+    trace = gateway.cli("track", "<out1@x>", check=True).stdout.decode()
+    assert "(mx1.remote.test) tls=TLSv1." in trace  # the trace says which TLS applied
 
 
 def test_rcpt_refused_gives_a_failure_report(tmp_path: Path, stack: ExitStack) -> None:
@@ -283,3 +287,110 @@ def test_temporary_failure_then_success_on_retry(tmp_path: Path, stack: ExitStac
         what="delivery on retry",
     )
     assert reports(gateway) == []
+
+
+def _postfix_with_test_ca(tmp_path: Path, stack: ExitStack) -> tuple[PostfixInstance, Any, Path]:
+    certs = Path(tempfile.mkdtemp(prefix="relay-tls-", dir="/var/tmp"))
+    stack.callback(shutil.rmtree, certs, True)
+    certs.chmod(0o755)
+    tls = make_test_tls(certs, "mx1.remote.test")
+    postfix = stack.enter_context(
+        PostfixInstance(
+            tmp_path / "postfix",
+            maildir_domain="remote.test",
+            extra_main_cf=(
+                "smtpd_tls_security_level = may\n"
+                f"smtpd_tls_cert_file = {tls.certificate}\n"
+                f"smtpd_tls_key_file = {tls.key}\n"
+                "smtpd_tls_received_header = yes\n"
+            ),
+        )
+    )
+    return postfix, tls, postfix.add_mailbox("bob@remote.test")
+
+
+def test_verify_policy_checks_the_certificate_and_the_name(
+    tmp_path: Path, stack: ExitStack
+) -> None:
+    dns = stack.enter_context(in_subprocess([zone()]))
+    postfix, tls, box = _postfix_with_test_ca(tmp_path, stack)
+    trusted = start_gateway(
+        tmp_path / "trusted", dns, postfix.port, extra=f'tls = "verify"\nca_file = "{tls.ca}"\n'
+    )
+    stack.callback(trusted.close)
+    stack.callback(trusted.stop)
+    send(
+        trusted, "bob@remote.test", message=b"Subject: verified\r\nMessage-ID: <v1@x>\r\n\r\nv\r\n"
+    )
+    trusted.wait_for(lambda: any(box.glob("*/*")), what="delivery with a verified certificate")
+    assert b"(using TLSv1." in next(iter(box.glob("*/*"))).read_bytes()
+    trusted.wait_for(
+        lambda: "verified" in trusted.cli("track", "<v1@x>").stdout.decode(),
+        what="the trace to say the certificate was verified",
+    )
+    # the system's trust does not know the test CA: not delivered, deferred
+    untrusting = start_gateway(
+        tmp_path / "untrusting", dns, postfix.port, extra='tls = "verify"\n'
+    )
+    stack.callback(untrusting.close)
+    stack.callback(untrusting.stop)
+    send(untrusting, "bob@remote.test", message=b"Subject: unverified\r\n\r\nu\r\n")
+    untrusting.wait_for(
+        lambda: "deferred to=<bob@remote.test> 4" in untrusting.log(), what="a deferral"
+    )
+    assert len(list(box.glob("*/*"))) == 1
+
+
+def test_a_silent_server_times_out_and_defers(tmp_path: Path, stack: ExitStack) -> None:
+    dns = stack.enter_context(in_subprocess([zone()]))
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepts (the kernel does), never greets
+    stack.callback(silent.close)
+    port = silent.getsockname()[1]
+    gateway = start_gateway(tmp_path / "gw", dns, port, extra='greeting_timeout = "1s"\n')
+    stack.callback(gateway.close)
+    stack.callback(gateway.stop)
+    send(gateway, "hal@remote.test", message=b"Subject: wait\r\n\r\nx\r\n")
+    gateway.wait_for(lambda: "deferred to=<hal@remote.test> 4" in gateway.log(), what="timeout")
+
+
+def test_smarthost_with_auth_over_starttls(tmp_path: Path, stack: ExitStack) -> None:
+    """The smarthost is another gateway's submission port: STARTTLS, then
+    AUTH as our account there, then the message reaches bob there."""
+    (tmp_path / "smarthost").mkdir()
+    smarthost = SMTPDaemon(
+        tmp_path / "smarthost",
+        local_domains=("remote.test",),
+        # our account there may send for our whole domain
+        smtp_config='sender_grants = { "relay@remote.test" = ["@example.test"] }\n',
+    )
+    smarthost.add_user("bob@remote.test", "pw")
+    smarthost.add_user("relay@remote.test", "relay-pw")
+    smarthost.start()
+    stack.callback(smarthost.close)
+    stack.callback(smarthost.stop)
+    relay = (
+        f'smarthost = "[127.0.0.1]:{smarthost.submission_port}"\n'
+        'smarthost_user = "relay@remote.test"\nsmarthost_password = "relay-pw"\ntls = "encrypt"\n'
+    )
+    (tmp_path / "gw").mkdir()
+    gateway = SMTPDaemon(
+        tmp_path / "gw",
+        extra_config=f'[dns]\nservers = ["127.0.0.1:1"]\n[relay]\n{relay}',
+        relay=True,
+    )
+    gateway.add_user(ALICE, "pw")
+    gateway.start()
+    stack.callback(gateway.close)
+    stack.callback(gateway.stop)
+    send(
+        gateway,
+        "bob@remote.test",
+        message=b"Subject: via smarthost\r\nMessage-ID: <sh@x>\r\n\r\ns\r\n",
+    )
+    smarthost.wait_for(
+        lambda: smarthost.messages("bob@remote.test"), what="delivery via smarthost"
+    )
+    data = smarthost.messages("bob@remote.test")[0].read_bytes()
+    assert b"with ESMTPSA" in data  # RFC 3848: TLS and AUTH at the smarthost
