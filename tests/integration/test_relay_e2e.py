@@ -89,18 +89,22 @@ def stack() -> Iterator[ExitStack]:
         yield s
 
 
-def test_relays_by_mx_to_postfix_over_starttls(tmp_path: Path, stack: ExitStack) -> None:
+@pytest.mark.parametrize("starttls", [True, False], ids=["starttls", "plain"])
+def test_relays_by_mx_to_postfix(tmp_path: Path, stack: ExitStack, starttls: bool) -> None:
+    """Postfix offering STARTTLS (used: opportunistic TLS) or not (plain)."""
     dns = stack.enter_context(in_subprocess([zone()]))
-    certs = Path(tempfile.mkdtemp(prefix="relay-tls-", dir="/var/tmp"))
-    stack.callback(shutil.rmtree, certs, True)
-    certs.chmod(0o755)
-    tls = make_test_tls(certs, "mx1.remote.test")
-    tls_lines = (
-        "smtpd_tls_security_level = may\n"
-        f"smtpd_tls_cert_file = {tls.certificate}\n"
-        f"smtpd_tls_key_file = {tls.key}\n"
-        "smtpd_tls_received_header = yes\n"
-    )
+    tls_lines = ""
+    if starttls:
+        certs = Path(tempfile.mkdtemp(prefix="relay-tls-", dir="/var/tmp"))
+        stack.callback(shutil.rmtree, certs, True)
+        certs.chmod(0o755)
+        tls = make_test_tls(certs, "mx1.remote.test")
+        tls_lines = (
+            "smtpd_tls_security_level = may\n"
+            f"smtpd_tls_cert_file = {tls.certificate}\n"
+            f"smtpd_tls_key_file = {tls.key}\n"
+            "smtpd_tls_received_header = yes\n"
+        )
     postfix = stack.enter_context(
         PostfixInstance(
             tmp_path / "postfix", maildir_domain="remote.test", extra_main_cf=tls_lines
@@ -119,7 +123,7 @@ def test_relays_by_mx_to_postfix_over_starttls(tmp_path: Path, stack: ExitStack)
     (path,) = [p for p in box.glob("*/*")]
     data = path.read_bytes()
     assert b"Hello Bob." in data and b"Message-ID: <out1@x>" in data
-    assert b"(using TLSv1." in data  # Postfix's Received: we came over STARTTLS
+    assert (b"(using TLSv1." in data) == starttls  # Postfix's Received: over STARTTLS?
     gateway.wait_for(
         lambda: (
             "relayed to=<bob@remote.test>" in gateway.log()
@@ -129,7 +133,8 @@ def test_relays_by_mx_to_postfix_over_starttls(tmp_path: Path, stack: ExitStack)
     )
     assert reports(gateway) == []  # no NOTIFY=SUCCESS: no report
     trace = gateway.cli("track", "<out1@x>", check=True).stdout.decode()
-    assert "(mx1.remote.test) tls=TLSv1." in trace  # the trace says which TLS applied
+    # the trace says which TLS applied
+    assert ("(mx1.remote.test) tls=TLSv1." if starttls else "(mx1.remote.test) tls=none") in trace
 
 
 def test_rcpt_refused_gives_a_failure_report(tmp_path: Path, stack: ExitStack) -> None:
