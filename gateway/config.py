@@ -195,7 +195,7 @@ class RelaySettings:
     max_per_destination: int = 10  # concurrent connections to one domain
     max_recipients: int = 100  # per transaction (RFC 5321 4.5.3.1.8)
     connect_timeout: float = 30.0
-    bad_host_ttl: float = 600.0  # skip a host that failed for this long
+    bad_host_ttl: float = 600.0  # skip a host (a destination) that did not answer, this long
     port: int = 25  # of MX hosts (Postfix's smtp_tcp_port); tests use their own
     ca_file: Path | None = None  # trust anchors for "verify" (None: the system's)
     greeting_timeout: float = 300.0  # RFC 5321 4.5.3.2.1

@@ -84,6 +84,9 @@ class RelayAgent:
         self._trust_root = trust_root_from(settings.ca_file)
         self._relay: Relay = relay if relay is not None else self._reusing
         self._slots: dict[str, DeferredSemaphore] = {}
+        # destination -> until when it is not tried again: every host of it
+        # failed to answer at all (Postfix's "dead destination")
+        self._dead: dict[str, float] = {}
 
     def deliver(self, job: DeliveryJob) -> Deferred[list[Outcome]]:  # type: ignore[override]
         by_domain: dict[str, list[Target]] = {}
@@ -141,6 +144,12 @@ class RelayAgent:
         )
 
     async def _domain(self, job: DeliveryJob, domain: str, targets: list[Target]) -> list[Outcome]:
+        now = self.reactor.seconds()
+        if self._dead.get(domain, 0.0) > now:
+            error = GatewayError(
+                451, "4.4.1", f"No host of {domain} answered recently; not tried this time"
+            )
+            return [Outcome.from_error(t, error) for t in targets]
         try:
             hosts = await self._hosts(domain)
         except GatewayError as e:
@@ -165,7 +174,8 @@ class RelayAgent:
                 last = results
                 continue
             return [self._outcome(t, r) for t, r in zip(targets, results, strict=True)]
-        if last:
+        if last:  # no host answered: leave the destination alone for a while
+            self._dead[domain] = now + self.settings.bad_host_ttl
             return [self._outcome(t, r) for t, r in zip(targets, last, strict=True)]
         error = GatewayError(451, "4.4.4", f"No usable host for {domain}")
         return [Outcome.from_error(t, error) for t in targets]

@@ -115,11 +115,20 @@ def test_one_transaction_per_domain_and_the_next_host_when_one_is_down() -> None
     ]
 
 
-def test_all_hosts_down_defers_everyone() -> None:
+def test_all_hosts_down_defers_everyone_and_rests_the_destination() -> None:
     mx = FakeMX({"a.test": [Host("mx1.a.test", "192.0.2.1")]})
     relay = ScriptedRelay({"192.0.2.1": "down"})
-    (outcome,) = result(agent(RelaySettings(), mx, relay).deliver(job("x@a.test")))
+    clock = Clock()
+    relay_agent = RelayAgent(RelaySettings(bad_host_ttl=600), mx, clock, "h", relay=relay)  # type: ignore[arg-type]
+    (outcome,) = result(relay_agent.deliver(job("x@a.test")))
     assert (outcome.result, outcome.code, outcome.status) == (Result.DEFERRED, 421, "4.4.1")
+    # destination-level backoff: not tried again until bad_host_ttl is over
+    (outcome,) = result(relay_agent.deliver(job("y@a.test")))
+    assert (outcome.result, outcome.status) == (Result.DEFERRED, "4.4.1")
+    assert len(relay.calls) == 1
+    clock.advance(601)
+    result(relay_agent.deliver(job("z@a.test")))
+    assert len(relay.calls) == 2
 
 
 def test_smarthost_transports_policies_and_recipient_batches() -> None:
