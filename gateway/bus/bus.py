@@ -460,7 +460,7 @@ class MessageBus(Service):
         """Record the outcomes and, in the same write, the reports they call
         for (RFC 3461); then queue those reports. A crash in between leaves
         the reports pending in the journal: they are queued at restart."""
-        if self.reporter is not None and message.state.envelope.sender is not None:
+        if self.reporter is not None and notify.might_notify(message.state, events):
             state = message.state  # a copy to look ahead (errors are immutable: shared)
             preview = dataclasses.replace(
                 state,

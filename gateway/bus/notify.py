@@ -56,6 +56,16 @@ def _wanted(kind: str, notify: frozenset[str] | None) -> bool:
     return wanted in notify
 
 
+def might_notify(state: MessageState, events: list[dict[str, Any]]) -> bool:
+    """False when no report can be due: a cheap test before the look-ahead
+    on every attempt (the usual case: delivered, nobody asked for SUCCESS)."""
+    if state.envelope.sender is None:
+        return False
+    if any(e.get("ev") in ("failed", "deferred") for e in events):
+        return True
+    return any(r.notify and "SUCCESS" in r.notify for r in state.envelope.recipients)
+
+
 def notifications(
     state: MessageState,
     events: list[dict[str, Any]],

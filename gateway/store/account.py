@@ -459,7 +459,7 @@ class Selected:
     # -- reading -------------------------------------------------------------
 
     def read(self, uid: int) -> Deferred[bytes]:
-        record = self.folder._by_uid.get(uid)
+        record = self.folder.record(uid)
         if record is not None and record.size <= INLINE_READ:
             data = self.folder.read_nowait(uid)
             if data is not None:
@@ -498,7 +498,7 @@ class Selected:
                 for uid in uids:
                     if uid not in mine:
                         continue
-                    current = folder._by_uid.get(uid)
+                    current = folder.record(uid)
                     if current is None:
                         continue
                     if unchanged_since is not None and current.modseq > unchanged_since:
@@ -521,7 +521,7 @@ class Selected:
                     folder.origin = None
                 out = []
                 for uid in targets:
-                    record = folder._by_uid.get(uid)
+                    record = folder.record(uid)
                     if record is None:
                         continue
                     i = mine[uid]
@@ -553,7 +553,7 @@ class Selected:
             source = self.folder
             pairs: list[tuple[int, int]] = []
             with source.lock:
-                records = [source._by_uid[u] for u in sorted(uids) if u in source._by_uid]
+                records = [r for u in sorted(uids) if (r := source.record(u)) is not None]
                 size = sum(r.size for r in records)
                 account.store.check_quota(account.root, size)
                 for record in records:

@@ -347,6 +347,10 @@ class Folder:
         with self.lock:
             return sorted(self._by_uid.values(), key=lambda r: r.uid)
 
+    def record(self, uid: int) -> Record | None:
+        """What the index knows of ``uid`` (no lock: a dict lookup)."""
+        return self._by_uid.get(uid)
+
     def flags(self, record: Record) -> frozenset[str]:
         return letters_to_flags(record.letters, self._keywords)
 

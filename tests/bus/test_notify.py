@@ -105,3 +105,14 @@ def test_alias_targets_answer_to_the_envelope_recipients_notify() -> None:
     reports = decide(s, [outcome("delivered", 1, 250, "2.0.0"), outcome("failed", 2)])
     assert [line.final for line in reports["delivered"]] == [A("x@example.test")]
     assert "failed" not in reports  # NOTIFY=SUCCESS only
+
+
+def test_might_notify_is_a_safe_shortcut() -> None:
+    from gateway.bus.notify import might_notify
+
+    plain = state(Recipient(A("bob@example.test")))
+    assert not might_notify(plain, [outcome("delivered", 0, 250, "2.0.0")])
+    assert might_notify(plain, [outcome("failed", 0)])
+    asked = state(Recipient(A("bob@example.test"), frozenset({"SUCCESS"})))
+    assert might_notify(asked, [outcome("delivered", 0, 250, "2.0.0")])
+    assert not might_notify(state(Recipient(A("b@x.test")), sender=None), [outcome("failed", 0)])

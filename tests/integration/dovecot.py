@@ -40,9 +40,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
-from tests.integration.peers import LOOPBACK, free_ports, process_alive
+from tests.integration.peers import LOOPBACK, StartedPeer, free_ports, process_alive
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm", path="/usr/bin:/usr/sbin") or "/usr/bin/doveadm"
@@ -187,7 +186,7 @@ def _dovecot_pids(instance_name: str) -> list[int]:
     return pids
 
 
-class DovecotInstance:
+class DovecotInstance(StartedPeer):
     """A private Dovecot on loopback (IMAP and POP3; IMAPS and POP3S with ``tls``).
 
     ``directory`` receives the log, ``dovecot.conf`` and the master's output
@@ -435,22 +434,6 @@ class DovecotInstance:
                     shutil.copyfile(path, self.directory / path.name)
             if self.process is None:
                 shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> DovecotInstance:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # Diagnostics
 

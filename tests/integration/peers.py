@@ -34,6 +34,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from tests.integration.daemon import Daemon, free_port
 
@@ -290,7 +291,34 @@ def process_alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-class PostfixInstance:
+class StartedPeer:
+    """A peer used as ``with Peer(...) as peer:``: started on entry (closed
+    again if starting fails), closed on exit. Subclasses give start/close."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class PostfixInstance(StartedPeer):
     """A private Postfix on loopback: its smtpd on ``port``, relaying
     everything to ``relayhost`` (``(host, port)``, named ``[host]:port``: no MX
     lookup) and/or delivering ``maildir_domain`` to Maildir under
@@ -470,22 +498,6 @@ class PostfixInstance:
                 shutil.copyfile(self.config_dir / "main.cf", self.directory / "main.cf")
             if self.master_pid is None:  # never remove a queue a master still uses
                 shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> PostfixInstance:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # Queue and log
 
