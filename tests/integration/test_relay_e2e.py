@@ -399,3 +399,30 @@ def test_smarthost_with_auth_over_starttls(tmp_path: Path, stack: ExitStack) -> 
     )
     data = smarthost.messages("bob@remote.test")[0].read_bytes()
     assert b"with ESMTPSA" in data  # RFC 3848: TLS and AUTH at the smarthost
+
+
+def test_notify_success_gets_a_success_report_for_local_delivery(
+    tmp_path: Path, stack: ExitStack
+) -> None:
+    import smtplib
+
+    (tmp_path / "gw").mkdir()
+    gateway = SMTPDaemon(tmp_path / "gw", trusted_networks=("127.0.0.0/8",))
+    gateway.add_user(ALICE, "pw")
+    gateway.add_user("bob@example.test", "pw")
+    gateway.start()
+    stack.callback(gateway.close)
+    stack.callback(gateway.stop)
+    with smtplib.SMTP("127.0.0.1", gateway.smtp_port) as smtp:
+        smtp.sendmail(
+            ALICE,
+            ["bob@example.test"],
+            b"Subject: tell me\r\nMessage-ID: <ok1@x>\r\n\r\nx\r\n",
+            rcpt_options=["NOTIFY=SUCCESS"],
+        )
+    gateway.wait_for(lambda: reports(gateway), what="a success report to alice")
+    (report,) = reports(gateway)
+    assert report["Subject"] == "Successful Mail Delivery Report"
+    (group,) = status_groups(report)
+    assert (group["action"], group["status"]) == ("delivered", "2.0.0")
+    assert group["final-recipient"] == "rfc822; bob@example.test"
