@@ -203,6 +203,25 @@ class RelaySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class X400Settings:
+    """The X.400 bridge: MIXER mapping (RFC 2156) and BER limits.
+
+    ``domain`` empty: the server hostname; ``mta_name`` empty: the hostname
+    cut to 32 characters (X.411 ub-mta-name-length); ``admin`` empty:
+    postmaster at ``domain``."""
+
+    tables: Path = field(default_factory=lambda: _absolute("conf/x400"))
+    domain: str = ""
+    or_address: str = "/O=mailgateway/PRMD=example/ADMD= /C=GB/"
+    mta_name: str = ""
+    admin: str = ""
+    max_conversions: int = 5  # RFC 2156 5.1.5: more MIXER conversions = a loop
+    max_depth: int = 64  # BER nesting
+    max_length: int = 64 << 20  # one BER element
+    max_total: int = 64 << 20  # one encoding, all elements
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     source: Path
     hostname: str
@@ -221,6 +240,7 @@ class Settings:
     pop3: POP3Settings = field(default_factory=POP3Settings)
     imap: IMAPSettings = field(default_factory=IMAPSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
+    x400: X400Settings = field(default_factory=X400Settings)
 
     @property
     def queue_dir(self) -> Path:
@@ -423,6 +443,31 @@ def _domain(value: object) -> str:
     if len(name) > 253 or not all(_LABEL_RE.fullmatch(label) for label in labels):
         raise _Invalid(f"not a valid domain name: {text!r}")
     return name
+
+
+def _optional_domain(value: object) -> str:
+    return _domain(value) if _string(value) else ""
+
+
+def _std_or(value: object) -> str:
+    """An O/R address as RFC 2156 std-or text (checked, kept as written)."""
+    from gateway.x400.orname import ORAddressError, parse_std_or
+
+    text = _string(value)
+    try:
+        addr = parse_std_or(text)
+    except ORAddressError as e:
+        raise _Invalid(str(e)) from None
+    if addr.country is None or addr.admd is None:
+        raise _Invalid(f"needs at least C and ADMD (a global domain identifier), got {text!r}")
+    return text
+
+
+def _mta_name(value: object) -> str:
+    text = _string(value)
+    if len(text) > 32 or not text.isascii() or not text.isprintable():
+        raise _Invalid(f"expected at most 32 printable ASCII characters, got {text!r}")
+    return text
 
 
 def _domain_list(value: object) -> tuple[str, ...]:
@@ -660,6 +705,17 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "greeting_timeout": _duration,
         "command_timeout": _duration,
     },
+    "x400": {
+        "tables": _path,
+        "domain": _optional_domain,
+        "or_address": _std_or,
+        "mta_name": _mta_name,
+        "admin": _string,
+        "max_conversions": _integer(1, 100),
+        "max_depth": _integer(8, 10_000),
+        "max_length": _size,
+        "max_total": _size,
+    },
     "imap": {
         "trusted_networks": _network_list,
         "max_command_line": _integer(1000, 1 << 24),
@@ -754,6 +810,7 @@ class _Loader:
             pop3=POP3Settings(**values["pop3"]),
             imap=IMAPSettings(**values["imap"]),
             relay=RelaySettings(**values["relay"]),
+            x400=X400Settings(**values["x400"]),
         )
 
     def check_tls(self, tls: TLSSettings) -> None:

@@ -402,3 +402,40 @@ def test_relay_errors_name_the_key(tmp_path: Path, line: str, problem: str) -> N
     path.write_text(f"{MINIMAL}[relay]\n{line}\n")
     with pytest.raises(ConfigError, match=re.escape(problem)):
         load(path)
+
+
+def test_x400_section(tmp_path: Path) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(
+        MINIMAL + "[x400]\n"
+        'tables = "tables"\n'
+        'domain = "X400.Example.Test"\n'
+        'or_address = "/O=gw/PRMD=lab/ADMD= /C=GB/"\n'
+        'mta_name = "mta.lab"\n'
+        "max_conversions = 3\n"
+        'max_length = "1M"\n'
+    )
+    x400 = load(path).x400
+    assert x400.tables.name == "tables" and x400.tables.is_absolute()
+    assert x400.domain == "x400.example.test"
+    assert x400.or_address == "/O=gw/PRMD=lab/ADMD= /C=GB/"
+    assert (x400.mta_name, x400.max_conversions, x400.max_length) == ("mta.lab", 3, 1 << 20)
+    assert x400.max_depth == 64  # default kept
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('or_address = "/S=Smith/O=Acme/"', "x400.or_address: needs at least C and ADMD"),
+        ('or_address = "/Q=1/Q=2/C=GB/"', "x400.or_address"),
+        ('or_address = "/O=a~b/ADMD= /C=GB/"', "attribute O"),
+        ('mta_name = "' + "m" * 33 + '"', "x400.mta_name: expected at most 32"),
+        ("max_depth = 2", "x400.max_depth: must be between 8 and 10000"),
+        ('domain = "bad domain"', "x400.domain"),
+    ],
+)
+def test_x400_errors_name_the_key(tmp_path: Path, line: str, problem: str) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(f"{MINIMAL}[x400]\n{line}\n")
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        load(path)

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from gateway.x400.mapping import MappingTables, or_to_rfc822, rfc822_to_or
 from gateway.x400.model import GlobalDomainId, ORName
-from gateway.x400.orname import ORAddress
+from gateway.x400.orname import ORAddress, parse_std_or
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
 
 __all__ = ["Gateway"]
 
@@ -54,4 +58,18 @@ class Gateway:
         gateway table."""
         return rfc822_to_or(
             address, self.tables, self.or_address, use_gateway_table=not return_address
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, now: datetime) -> Gateway:
+        """The gateway ``[x400]`` describes (defaults from ``[server]``)."""
+        x400 = settings.x400
+        domain = x400.domain or settings.hostname
+        return cls(
+            tables=MappingTables.load(x400.tables),
+            domain=domain,
+            or_address=parse_std_or(x400.or_address),
+            mta_name=x400.mta_name or settings.hostname[:32],
+            admin=x400.admin or f"postmaster@{domain}",
+            now=now,
         )

@@ -61,6 +61,7 @@ __all__ = [
     "ORTable",
     "Prefix",
     "TableError",
+    "format_dmn_or_address",
     "or_to_rfc822",
     "parse_dmn_or_address",
     "rfc822_to_or",
@@ -188,6 +189,15 @@ def parse_dmn_or_address(
     return prefix, tuple(dda)
 
 
+def format_dmn_or_address(prefix: Prefix, dda: tuple[tuple[str, str], ...] = ()) -> str:
+    """The Appendix F ``dmn-or-address`` text of a prefix (and DDAs): the
+    inverse of :func:`parse_dmn_or_address`."""
+    parts = [f"~{t.replace('.', chr(92) + '.')}${v.replace('.', chr(92) + '.')}" for t, v in dda]
+    for key, value in reversed(list(zip(HIERARCHY, prefix, strict=False))):
+        parts.append(f"{key}$" + ("@" if value is None else value.replace(".", "\\.")))
+    return ".".join(parts)
+
+
 def _table_lines(text: str, source: str) -> list[tuple[int, str, str]]:
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -268,12 +278,17 @@ class ORTable:
 
     def lookup(self, addr: ORAddress) -> tuple[int, str] | None:
         """Longest matching prefix of ``addr``: (levels matched, domain)."""
+        hit = self.match(addr)
+        return None if hit is None else (hit[0], hit[1])
+
+    def match(self, addr: ORAddress) -> tuple[int, str, int] | None:
+        """As :meth:`lookup`, with the table line that matched."""
         levels = hierarchy_of(addr)
         padded = _norm_prefix(levels + (None,) * (len(HIERARCHY) - len(levels)))
         for n in range(len(HIERARCHY), 0, -1):
             hit = self.entries.get(padded[:n])
             if hit is not None:
-                return n, hit[0]
+                return n, hit[0], hit[2]
         return None
 
 

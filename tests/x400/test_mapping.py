@@ -341,3 +341,23 @@ def test_any_or_address_maps_to_822_without_surprises(addr: ORAddress) -> None:
     except MappingError:
         return  # an RFC-822 attribute that is not ps-encoded
     assert "@" in rfc822
+
+
+def test_dmn_or_address_text_round_trips_every_shipped_table_line() -> None:
+    from gateway.x400.mapping import format_dmn_or_address, parse_dmn_or_address
+
+    conf = Path(__file__).resolve().parents[2] / "conf" / "x400"
+    seen = 0
+    for table in sorted(conf.glob("*.table")):
+        for line in table.read_text().splitlines():
+            if not line or line.startswith("#"):
+                continue
+            key, value = line.split("#")[:2]
+            text = value if "$" in value else key
+            prefix, dda = parse_dmn_or_address(text, allow_dda=True)
+            formatted = format_dmn_or_address(prefix, dda)
+            # a skipped level is written back as an explicit "@" (omitted)
+            assert parse_dmn_or_address(formatted, allow_dda=True) == (prefix, dda)
+            assert formatted == text or "$@" in formatted
+            seen += 1
+    assert seen >= 10
