@@ -394,6 +394,8 @@ def or_name_to_asn1(name: ORName, spec: Any = None) -> Any:
 
 def or_name_from_asn1(value: Any) -> ORName:
     address = or_address_from_asn1(value)
-    dn = value.get("directory-name")  # an ORAddress has none
-    text = directory_name_to_text(dn) if dn is not None and dn.isValue else None
+    text = None
+    if "directory-name" in value.componentType:  # an ORAddress has none
+        dn = value["directory-name"]
+        text = directory_name_to_text(dn) if dn.isValue else None
     return ORName(address, text)
