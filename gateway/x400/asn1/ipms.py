@@ -48,6 +48,7 @@ from gateway.x400.asn1.ipms_extended_body_part_types2 import (
     GeneralTextData,
     GeneralTextParameters,
 )
+from gateway.x400.asn1.ipms_file_transfer import FileTransferData, FileTransferParameters
 from gateway.x400.asn1.ipms_upper_bounds import (
     ub_auto_forward_comment,
     ub_free_form_name,
@@ -857,7 +858,8 @@ InformationObject.componentType = namedtype.NamedTypes(
 #
 # One explicit table, filled here and nowhere else: the data (id-et-*) and
 # parameters (id-ep-*) identifiers of the StandardBodyParts this module can
-# type, from IPMSExtendedBodyPartTypes and IPMSExtendedBodyPartTypes2.
+# type, from IPMSExtendedBodyPartTypes, IPMSExtendedBodyPartTypes2 and
+# IPMSFileTransferBodyPartType.
 
 
 @dataclass(frozen=True)
@@ -920,6 +922,13 @@ EXTENDED_BODY_PART_TYPES: dict[tuple[int, ...], ExtendedBodyPartType] = {
             GeneralTextData(),
             oids.id_ep_general_text,
             GeneralTextParameters(),
+        ),
+        ExtendedBodyPartType(
+            "file-transfer-body-part",
+            oids.id_et_file_transfer,
+            FileTransferData(),
+            oids.id_ep_file_transfer,
+            FileTransferParameters(),
         ),
     )
 }

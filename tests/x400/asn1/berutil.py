@@ -58,3 +58,37 @@ def to_indefinite(
             out += whole
         pos = end
     return bytes(out)
+
+
+def extension_types_1988(der: bytes, *, inside: bool = False) -> bytes:
+    """Every ExtensionField's type rewritten to the 1988 form PP sends
+    (P1-WIRE.md): ``80 01 17`` becomes ``a0 03 02 01 17``, the [0]
+    constructed around a universal INTEGER.  An ExtensionField is taken to be
+    a SEQUENCE, directly inside a context-specific constructed element (the
+    ``extensions [n] SET OF``), whose first element is ``[0]`` primitive;
+    lengths are recomputed (definite form)."""
+    out = bytearray()
+    pos = 0
+    while pos < len(der):
+        _, start, end, ident = _tlv(der, pos)
+        contents = der[start:end]
+        if ident & 0x20:
+            if inside and ident == 0x30 and contents[:1] == b"\x80":
+                _, t_start, t_end, _ = _tlv(contents, 0)
+                number = contents[t_start:t_end]
+                legacy = bytes([0xA0, len(number) + 2, 0x02, len(number)]) + number
+                contents = legacy + contents[t_end:]
+            else:
+                contents = extension_types_1988(contents, inside=ident & 0xE0 == 0xA0)
+            out += bytes([ident]) + _length(len(contents)) + contents
+        else:
+            out += der[pos:end]
+        pos = end
+    return bytes(out)
+
+
+def _length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([length])
+    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
