@@ -37,9 +37,10 @@ def eits_from_asn1(value: Any) -> tuple[str, ...]:
 
 
 def eits_to_asn1(names: tuple[str, ...], spec: Any = None) -> Any:
-    """An EncodedInformationTypes (or the re-tagged *spec*) naming *names*;
+    """An EncodedInformationTypes naming *names*, filled into *spec* (a
+    re-tagged one, e.g. the component of its parent) when given;
     a name that is not a built-in bit must be a dotted OID."""
-    out = (asn1_mts.EncodedInformationTypes() if spec is None else spec).clone()
+    out = asn1_mts.EncodedInformationTypes() if spec is None else spec
     numbers = []
     extended = []
     for name in names:

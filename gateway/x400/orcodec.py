@@ -33,6 +33,7 @@ from gateway.x400.orname import ORAddress, ORAddressError, is_printable
 __all__ = [
     "directory_name_from_asn1",
     "directory_name_to_asn1",
+    "fill_or_address",
     "or_address_from_asn1",
     "or_address_to_asn1",
     "or_name_from_asn1",
@@ -89,10 +90,10 @@ def _extension(number: int, value: Any) -> Any:
 
 def or_address_to_asn1(addr: ORAddress) -> Any:
     """The X.411 ORAddress of *addr* (a ``rfc5280.ORAddress`` value)."""
-    return _fill(rfc5280.ORAddress(), addr)
+    return fill_or_address(rfc5280.ORAddress(), addr)
 
 
-def _fill(out: Any, addr: ORAddress) -> Any:
+def fill_or_address(out: Any, addr: ORAddress) -> Any:
     """Set the ORAddress components of *out* (an ORAddress or an ORName)."""
     std = out["built-in-standard-attributes"]
     if addr.country is not None:
@@ -385,8 +386,10 @@ def directory_name_from_asn1(name: Any) -> str:
 
 
 def or_name_to_asn1(name: ORName, spec: Any = None) -> Any:
-    """The X.411 ORName of *name*; *spec* gives a (re-tagged) ORName type."""
-    out = _fill((asn1_mts.ORName() if spec is None else spec).clone(), name.address)
+    """The X.411 ORName of *name*, filled into *spec* (a re-tagged ORName,
+    e.g. the component of its parent) when given."""
+    # a given spec (e.g. a component of its parent) is filled in place
+    out = fill_or_address(asn1_mts.ORName() if spec is None else spec, name.address)
     if name.directory_name is not None:
         directory_name_to_asn1(name.directory_name, out["directory-name"])
     return out

@@ -1,3 +1,5 @@
+# mypy: disallow-subclassing-any=False
+# (pyasn1 ships no type information; its encoder is specialised by subclassing.)
 """Bounded BER decoding and definite-length encoding for the X.400 modules.
 
 Real MTAs send BER, not DER: PP writes indefinite lengths and constructed
@@ -37,8 +39,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from pyasn1.codec.ber import decoder as ber_decoder
+from pyasn1.codec.ber import encoder as ber_encoder
 from pyasn1.codec.der import encoder as der_encoder
 from pyasn1.error import PyAsn1Error
+from pyasn1.type import useful
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -313,10 +317,36 @@ def decode(
     return value
 
 
+class _TimeAsGiven(ber_encoder.OctetStringEncoder):
+    """UTCTime/GeneralizedTime written as given: X.400 keeps a time's own
+    zone offset (RFC 2156 3.3.5), which DER (Z only) would refuse."""
+
+
+class _SingleItemEncoder(der_encoder.SingleItemEncoder):
+    TAG_MAP = {
+        **der_encoder.TAG_MAP,
+        useful.UTCTime.tagSet: _TimeAsGiven(),
+        useful.GeneralizedTime.tagSet: _TimeAsGiven(),
+    }
+    TYPE_MAP = {
+        **der_encoder.TYPE_MAP,
+        useful.UTCTime.typeId: _TimeAsGiven(),
+        useful.GeneralizedTime.typeId: _TimeAsGiven(),
+    }
+
+
+class _Encoder(der_encoder.Encoder):
+    SINGLE_ITEM_ENCODER = _SingleItemEncoder
+
+
+_encode = _Encoder()
+
+
 def encode(value: Any) -> bytes:
-    """Encode a pyasn1 value with definite lengths (DER)."""
+    """Encode a pyasn1 value with definite lengths: DER, except that times
+    are written as given (with their zone offset, as X.400 keeps them)."""
     try:
-        return bytes(der_encoder.encode(value))
+        return bytes(_encode(value))
     except PyAsn1Error as exc:
         raise BERError(0, f"cannot encode {type(value).__name__}: {_brief(exc)}") from exc
 
