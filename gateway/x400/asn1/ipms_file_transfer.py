@@ -36,21 +36,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pyasn1.type import char, namedtype, namedval, tag, univ, useful
+from pyasn1.type import char, namedtype, namedval, univ, useful
 
 from gateway.x400.asn1 import ber
 from gateway.x400.asn1.external import External
 from gateway.x400.asn1.mts import AbsentWhenEmpty, ORName, TaggedAny
-
-
-def _implicit(number: int, constructed: bool = False) -> tag.Tag:
-    fmt = tag.tagFormatConstructed if constructed else tag.tagFormatSimple
-    return tag.Tag(tag.tagClassContext, fmt, number)
-
-
-def _explicit(number: int) -> tag.Tag:
-    return tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, number)
-
+from gateway.x400.asn1.tags import explicit, implicit
 
 #: {iso standard 8571 document-type(5) unstructured-text(1)}: FTAM-1
 FTAM_1 = univ.ObjectIdentifier((1, 0, 8571, 5, 1))
@@ -95,7 +86,7 @@ def _no_value_or(name: str, spec: Any) -> namedtype.NamedTypes:
     """The FTAM pattern CHOICE { no-value-available [0] IMPLICIT NULL,
     actual-values [1] IMPLICIT ... }."""
     return namedtype.NamedTypes(
-        namedtype.NamedType("no-value-available", univ.Null().subtype(implicitTag=_implicit(0))),
+        namedtype.NamedType("no-value-available", univ.Null().subtype(implicitTag=implicit(0))),
         namedtype.NamedType(name, spec),
     )
 
@@ -105,7 +96,7 @@ class Date_and_Time_Attribute(univ.Choice):  # the ASN.1 name, hyphens made unde
 
 
 Date_and_Time_Attribute.componentType = _no_value_or(
-    "actual-values", useful.GeneralizedTime().subtype(implicitTag=_implicit(1))
+    "actual-values", useful.GeneralizedTime().subtype(implicitTag=implicit(1))
 )
 
 
@@ -114,7 +105,7 @@ class Object_Size_Attribute(univ.Choice):  # the ASN.1 name, hyphens made unders
 
 
 Object_Size_Attribute.componentType = _no_value_or(
-    "actual-values", univ.Integer().subtype(implicitTag=_implicit(1))
+    "actual-values", univ.Integer().subtype(implicitTag=implicit(1))
 )
 
 
@@ -124,7 +115,7 @@ class Object_Availability_Attribute(univ.Choice):  # the ASN.1 name, hyphens mad
 
 # actual-values: immediate-availability (FALSE), deferred-availability (TRUE)
 Object_Availability_Attribute.componentType = _no_value_or(
-    "actual-values", univ.Boolean().subtype(implicitTag=_implicit(1))
+    "actual-values", univ.Boolean().subtype(implicitTag=implicit(1))
 )
 
 
@@ -137,10 +128,10 @@ class Pathname_Attribute(univ.Choice):  # the ASN.1 name, hyphens made underscor
 
 Pathname_Attribute.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
-        "incomplete-pathname", Pathname().subtype(implicitTag=_implicit(0, constructed=True))
+        "incomplete-pathname", Pathname().subtype(implicitTag=implicit(0, constructed=True))
     ),
     namedtype.NamedType(
-        "complete-pathname", Pathname().subtype(implicitTag=_implicit(23, constructed=True))
+        "complete-pathname", Pathname().subtype(implicitTag=implicit(23, constructed=True))
     ),
 )
 
@@ -168,56 +159,56 @@ class FileAttributes(AbsentWhenEmpty, univ.Sequence):
 FileAttributes.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType("pathname", Pathname_Attribute()),
     namedtype.OptionalNamedType(
-        "permitted-actions", Permitted_Actions_Attribute().subtype(implicitTag=_implicit(1))
+        "permitted-actions", Permitted_Actions_Attribute().subtype(implicitTag=implicit(1))
     ),
     namedtype.OptionalNamedType(
-        "storage-account", Account_Attribute().subtype(explicitTag=_explicit(3))
+        "storage-account", Account_Attribute().subtype(explicitTag=explicit(3))
     ),
     namedtype.OptionalNamedType(
-        "date-and-time-of-creation", Date_and_Time_Attribute().subtype(explicitTag=_explicit(4))
+        "date-and-time-of-creation", Date_and_Time_Attribute().subtype(explicitTag=explicit(4))
     ),
     namedtype.OptionalNamedType(
         "date-and-time-of-last-modification",
-        Date_and_Time_Attribute().subtype(explicitTag=_explicit(5)),
+        Date_and_Time_Attribute().subtype(explicitTag=explicit(5)),
     ),
     namedtype.OptionalNamedType(
         "date-and-time-of-last-read-access",
-        Date_and_Time_Attribute().subtype(explicitTag=_explicit(6)),
+        Date_and_Time_Attribute().subtype(explicitTag=explicit(6)),
     ),
     namedtype.OptionalNamedType(
         "date-and-time-of-last-attribute-modification",
-        Date_and_Time_Attribute().subtype(explicitTag=_explicit(7)),
+        Date_and_Time_Attribute().subtype(explicitTag=explicit(7)),
     ),
     namedtype.OptionalNamedType(
-        "identity-of-creator", User_Identity_Attribute().subtype(explicitTag=_explicit(8))
+        "identity-of-creator", User_Identity_Attribute().subtype(explicitTag=explicit(8))
     ),
     namedtype.OptionalNamedType(
-        "identity-of-last-modifier", User_Identity_Attribute().subtype(explicitTag=_explicit(9))
+        "identity-of-last-modifier", User_Identity_Attribute().subtype(explicitTag=explicit(9))
     ),
     namedtype.OptionalNamedType(
-        "identity-of-last-reader", User_Identity_Attribute().subtype(explicitTag=_explicit(10))
+        "identity-of-last-reader", User_Identity_Attribute().subtype(explicitTag=explicit(10))
     ),
     namedtype.OptionalNamedType(
         "identity-of-last-attribute-modifier",
-        User_Identity_Attribute().subtype(explicitTag=_explicit(11)),
+        User_Identity_Attribute().subtype(explicitTag=explicit(11)),
     ),
     namedtype.OptionalNamedType(
-        "object-availability", Object_Availability_Attribute().subtype(explicitTag=_explicit(12))
+        "object-availability", Object_Availability_Attribute().subtype(explicitTag=explicit(12))
     ),
     namedtype.OptionalNamedType(
-        "object-size", Object_Size_Attribute().subtype(explicitTag=_explicit(13))
+        "object-size", Object_Size_Attribute().subtype(explicitTag=explicit(13))
     ),
     namedtype.OptionalNamedType(
-        "future-object-size", Object_Size_Attribute().subtype(explicitTag=_explicit(14))
+        "future-object-size", Object_Size_Attribute().subtype(explicitTag=explicit(14))
     ),
     # opaque, see the header
-    namedtype.OptionalNamedType("access-control", TaggedAny().subtype(explicitTag=_explicit(15))),
+    namedtype.OptionalNamedType("access-control", TaggedAny().subtype(explicitTag=explicit(15))),
     namedtype.OptionalNamedType(
-        "legal-qualifications", TaggedAny().subtype(explicitTag=_explicit(16))
+        "legal-qualifications", TaggedAny().subtype(explicitTag=explicit(16))
     ),
-    namedtype.OptionalNamedType("private-use", TaggedAny().subtype(explicitTag=_explicit(17))),
+    namedtype.OptionalNamedType("private-use", TaggedAny().subtype(explicitTag=explicit(17))),
     namedtype.OptionalNamedType(
-        "attribute-extensions", TaggedAny().subtype(implicitTag=_implicit(22, constructed=True))
+        "attribute-extensions", TaggedAny().subtype(implicitTag=implicit(22, constructed=True))
     ),
 )
 
@@ -228,10 +219,10 @@ class MessageReference(univ.Set):
 
 MessageReference.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType(
-        "user", ORName().subtype(implicitTag=_implicit(0, constructed=True))
+        "user", ORName().subtype(implicitTag=implicit(0, constructed=True))
     ),
     namedtype.NamedType(
-        "user-relative-identifier", char.PrintableString().subtype(implicitTag=_implicit(1))
+        "user-relative-identifier", char.PrintableString().subtype(implicitTag=implicit(1))
     ),
 )
 
@@ -242,13 +233,13 @@ class CrossReference(univ.Sequence):
 
 CrossReference.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
-        "application-cross-reference", univ.OctetString().subtype(implicitTag=_implicit(0))
+        "application-cross-reference", univ.OctetString().subtype(implicitTag=implicit(0))
     ),
     namedtype.OptionalNamedType(
-        "message-reference", MessageReference().subtype(implicitTag=_implicit(1, constructed=True))
+        "message-reference", MessageReference().subtype(implicitTag=implicit(1, constructed=True))
     ),
     namedtype.OptionalNamedType(
-        "body-part-reference", univ.Integer().subtype(implicitTag=_implicit(2))
+        "body-part-reference", univ.Integer().subtype(implicitTag=implicit(2))
     ),
 )
 
@@ -258,9 +249,9 @@ class PathnameandVersion(univ.Sequence):
 
 
 PathnameandVersion.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("pathname", Pathname_Attribute().subtype(explicitTag=_explicit(0))),
+    namedtype.NamedType("pathname", Pathname_Attribute().subtype(explicitTag=explicit(0))),
     namedtype.OptionalNamedType(
-        "file-version", char.GraphicString().subtype(implicitTag=_implicit(1))
+        "file-version", char.GraphicString().subtype(implicitTag=implicit(1))
     ),
 )
 
@@ -272,10 +263,10 @@ class FileIdentifier(univ.Choice):
 FileIdentifier.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
         "pathname-and-version",
-        PathnameandVersion().subtype(implicitTag=_implicit(0, constructed=True)),
+        PathnameandVersion().subtype(implicitTag=implicit(0, constructed=True)),
     ),
     namedtype.NamedType(
-        "cross-reference", CrossReference().subtype(implicitTag=_implicit(1, constructed=True))
+        "cross-reference", CrossReference().subtype(implicitTag=implicit(1, constructed=True))
     ),
 )
 
@@ -295,10 +286,10 @@ class Relationship(univ.Choice):
 
 Relationship.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
-        "explicit-relationship", ExplicitRelationship().subtype(implicitTag=_implicit(0))
+        "explicit-relationship", ExplicitRelationship().subtype(implicitTag=implicit(0))
     ),
     namedtype.NamedType(
-        "descriptive-relationship", char.GraphicString().subtype(implicitTag=_implicit(1))
+        "descriptive-relationship", char.GraphicString().subtype(implicitTag=implicit(1))
     ),
 )
 
@@ -328,10 +319,10 @@ Contents_Type_Attribute.componentType = namedtype.NamedTypes(
                 namedtype.NamedType("document-type-name", univ.ObjectIdentifier()),
                 # DOCUMENT-PARAMETER.&Type: an open type, so [0] is explicit
                 namedtype.OptionalNamedType(
-                    "parameter", TaggedAny().subtype(explicitTag=_explicit(0))
+                    "parameter", TaggedAny().subtype(explicitTag=explicit(0))
                 ),
             )
-        ).subtype(implicitTag=_implicit(0, constructed=True)),
+        ).subtype(implicitTag=implicit(0, constructed=True)),
     ),
     namedtype.NamedType(
         "constraint-set-and-abstract-syntax",
@@ -340,7 +331,7 @@ Contents_Type_Attribute.componentType = namedtype.NamedTypes(
                 namedtype.NamedType("constraint-set-name", univ.ObjectIdentifier()),
                 namedtype.NamedType("abstract-syntax-name", univ.ObjectIdentifier()),
             )
-        ).subtype(implicitTag=_implicit(1, constructed=True)),
+        ).subtype(implicitTag=implicit(1, constructed=True)),
     ),
 )
 
@@ -355,12 +346,12 @@ class GeneralIdentifier(univ.Choice):
 
 GeneralIdentifier.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
-        "registered-identifier", univ.ObjectIdentifier().subtype(implicitTag=_implicit(0))
+        "registered-identifier", univ.ObjectIdentifier().subtype(implicitTag=implicit(0))
     ),
     namedtype.NamedType(
         "descriptive-identifier",
         univ.SequenceOf(componentType=char.GraphicString()).subtype(
-            implicitTag=_implicit(1, constructed=True)
+            implicitTag=implicit(1, constructed=True)
         ),
     ),
 )
@@ -372,16 +363,16 @@ class EnvironmentParameter(AbsentWhenEmpty, univ.Sequence):
 
 EnvironmentParameter.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType(
-        "application-reference", GeneralIdentifier().subtype(explicitTag=_explicit(0))
+        "application-reference", GeneralIdentifier().subtype(explicitTag=explicit(0))
     ),
-    namedtype.OptionalNamedType("machine", GeneralIdentifier().subtype(explicitTag=_explicit(1))),
+    namedtype.OptionalNamedType("machine", GeneralIdentifier().subtype(explicitTag=explicit(1))),
     namedtype.OptionalNamedType(
-        "operating-system", univ.ObjectIdentifier().subtype(implicitTag=_implicit(2))
+        "operating-system", univ.ObjectIdentifier().subtype(implicitTag=implicit(2))
     ),
     namedtype.OptionalNamedType(
         "user-visible-string",
         univ.SequenceOf(componentType=char.GraphicString()).subtype(
-            implicitTag=_implicit(3, constructed=True)
+            implicitTag=implicit(3, constructed=True)
         ),
     ),
 )
@@ -393,10 +384,10 @@ class CompressionParameter(univ.Sequence):
 
 CompressionParameter.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
-        "compression-algorithm-id", univ.ObjectIdentifier().subtype(implicitTag=_implicit(0))
+        "compression-algorithm-id", univ.ObjectIdentifier().subtype(implicitTag=implicit(0))
     ),
     namedtype.NamedType(
-        "compression-algorithm-param", TaggedAny().subtype(explicitTag=_explicit(1))
+        "compression-algorithm-param", TaggedAny().subtype(explicitTag=explicit(1))
     ),
 )
 
@@ -425,23 +416,23 @@ class FileTransferParameters(univ.Sequence):
 FileTransferParameters.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType(
         "related-stored-file",
-        RelatedStoredFile().subtype(implicitTag=_implicit(0, constructed=True)),
+        RelatedStoredFile().subtype(implicitTag=implicit(0, constructed=True)),
     ),
     # a CHOICE: [1] is explicit; "DEFAULT document-type: FTAM-3" as OPTIONAL
     namedtype.OptionalNamedType(
-        "contents-type", ContentsTypeParameter().subtype(explicitTag=_explicit(1))
+        "contents-type", ContentsTypeParameter().subtype(explicitTag=explicit(1))
     ),
     namedtype.OptionalNamedType(
-        "environment", EnvironmentParameter().subtype(implicitTag=_implicit(2, constructed=True))
+        "environment", EnvironmentParameter().subtype(implicitTag=implicit(2, constructed=True))
     ),
     namedtype.OptionalNamedType(
-        "compression", CompressionParameter().subtype(implicitTag=_implicit(3, constructed=True))
+        "compression", CompressionParameter().subtype(implicitTag=implicit(3, constructed=True))
     ),
     namedtype.OptionalNamedType(
-        "file-attributes", FileAttributes().subtype(implicitTag=_implicit(4, constructed=True))
+        "file-attributes", FileAttributes().subtype(implicitTag=implicit(4, constructed=True))
     ),
     namedtype.OptionalNamedType(
-        "extensions", ExtensionsField().subtype(implicitTag=_implicit(5, constructed=True))
+        "extensions", ExtensionsField().subtype(implicitTag=implicit(5, constructed=True))
     ),
 )
 
@@ -463,8 +454,10 @@ def file_transfer(
     """(FileTransferParameters, FileTransferData) for an FTAM-3 (unstructured
     binary) file called *name*, in the directories *pathname*: the name is the
     last element of the file-attributes incomplete-pathname, and the octets
-    are one EXTERNAL of the FTAM unstructured binary abstract syntax whose
-    single-ASN1-type is an OCTET STRING."""
+    are one EXTERNAL of the FTAM unstructured binary abstract syntax in the
+    octet-aligned encoding, the file's octets as they are (the EMA MAWG FTBP
+    profile's form; Wireshark's FTBP dissector, like most peers, reads it
+    without an FTAM data dissector).  Both encodings are read."""
     parameters = FileTransferParameters()
     path = parameters["file-attributes"]["pathname"]["incomplete-pathname"]
     for element in (*pathname, name):
@@ -472,7 +465,7 @@ def file_transfer(
     data = FileTransferData()
     ext = External()
     ext["direct-reference"] = FTAM_UNSTRUCTURED_BINARY
-    ext["encoding"]["single-ASN1-type"] = ber.encode(univ.OctetString(contents))
+    ext["encoding"]["octet-aligned"] = contents
     data.append(ext)
     return parameters, data
 
