@@ -28,7 +28,16 @@ from email.utils import format_datetime
 from gateway.bus.agents import Outcome, Result
 from gateway.dsn import fields as F
 from gateway.envelope import Address, Envelope, Origin, Recipient
-from gateway.message import get_header, header_block
+from gateway.message import (
+    crlf,
+    fold_header_field,
+    get_header,
+    header_block,
+    is_binary,
+    multipart_body,
+    multipart_report_fields,
+    unique_boundary,
+)
 from gateway.smtp.parser import xtext_encode
 
 
@@ -83,9 +92,6 @@ _ACTION_FOR_RESULT: dict[Result, Action] = {
 _STATUS = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}$")
 # What may not appear inside a field or text line we write.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]+")
-_LINE_END = re.compile(rb"\r\n|\r|\n")
-_MAX_LINE = 998  # RFC 5322 2.1.1 (and RFC 2045 2.8 for 8bit data)
-_WIDTH = 78  # RFC 5322 2.1.1 "SHOULD"
 _MAX_VALUE = 900  # longest field value we copy from elsewhere (a diagnostic)
 DEFAULT_RETURN_LIMIT = 10 * 1024 * 1024  # larger originals come back as header only
 
@@ -218,23 +224,6 @@ def _host(name: str) -> str:
     return cleaned[:255] or "localhost"
 
 
-def _fold(name: str, value: str) -> str:
-    """``name: value`` folded at spaces to about 78 columns (RFC 5322 2.2.3),
-    ending with CRLF. A single word is never split."""
-    lines: list[str] = []
-    line = f"{name}:"
-    for word in value.split(" "):
-        if not word:
-            continue
-        if len(line) + 1 + len(word) > _WIDTH and line.strip() and line != f"{name}:":
-            lines.append(line)
-            line = " " + word
-        else:
-            line += " " + word
-    lines.append(line)
-    return "\r\n".join(lines) + "\r\n"
-
-
 def _address_text(value: str, *, utf8: bool) -> str:
     """A generic-address (RFC 3464 2.3.1): as given when it is printable (and
     ASCII unless the part is message/global-delivery-status, RFC 6533 3),
@@ -250,19 +239,6 @@ def _typed_recipient(address: Address, *, utf8: bool) -> str:
     if address.utf8 and utf8:
         return f"utf-8; {_address_text(str(address), utf8=True)}"
     return f"rfc822; {_address_text(str(address), utf8=utf8)}"
-
-
-def _crlf(data: bytes) -> bytes:
-    """Line ends as CRLF (RFC 5322 2.1), with a final one."""
-    data = _LINE_END.sub(b"\r\n", data)
-    return data if not data or data.endswith(b"\r\n") else data + b"\r\n"
-
-
-def _is_binary(data: bytes) -> bool:
-    """Not valid as 7bit/8bit MIME data (RFC 2045 2.7, 2.8): NUL or overlong
-    lines. Such content could only go as ``binary``, which RFC 3030 would make
-    the report depend on BINARYMIME; we return the header instead."""
-    return b"\x00" in data or any(len(line) > _MAX_LINE for line in data.split(b"\r\n"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,19 +259,21 @@ def _returned(kind: Kind, ret: str | None, content: bytes, return_limit: int) ->
     message/global (RFC 6532 3.7); for the header alone,
     text/rfc822-headers (RFC 6522 5) or message/global-headers (RFC 6533 6.4).
     """
-    content = _crlf(content)
-    header = _crlf(header_block(content)) if content else b""
+    content = crlf(content)
+    header = crlf(header_block(content)) if content else b""
     note: str | None = None
     if returns_full(kind, ret) and content:
         if len(content) > return_limit:
             note = f"The message is larger than {return_limit} bytes; only its header is returned."
-        elif _is_binary(content):
+        elif is_binary(content):
+            # could only go as "binary", which would make the report depend
+            # on BINARYMIME (RFC 3030): we return the header instead
             note = "The message is binary data; only its header is returned."
         else:
             utf8_header = _is_utf8_not_ascii(header)
             ctype = "message/global" if utf8_header else "message/rfc822"
             return _Returned(ctype, "7bit" if content.isascii() else "8bit", content, None)
-    if not header.strip() or _is_binary(header):
+    if not header.strip() or is_binary(header):
         return None
     if _is_utf8_not_ascii(header):
         return _Returned("message/global-headers", "8bit", header, note)
@@ -363,33 +341,39 @@ def _status_part(
 ) -> str:
     """The message/delivery-status body (RFC 3464 2.1.1): per-message fields,
     then one group per recipient, groups separated by an empty line."""
-    out = [_fold(F.REPORTING_MTA, f"dns; {reporting_mta}")]  # RFC 3464 2.2.2
+    out = [fold_header_field(F.REPORTING_MTA, f"dns; {reporting_mta}")]  # RFC 3464 2.2.2
     if queue_id:  # RFC 3464 2.1.2 extension field, like Postfix's X-Postfix-Queue-ID
-        out.append(_fold("X-Mailgateway-Queue-ID", _clean(queue_id, 100)))
+        out.append(fold_header_field("X-Mailgateway-Queue-ID", _clean(queue_id, 100)))
     if envelope.envid is not None:  # RFC 3464 2.2.1, RFC 3461 6.3 a: the ENVID, decoded
-        out.append(_fold(F.ORIGINAL_ENVELOPE_ID, _address_text(envelope.envid, utf8=False)))
-    out.append(_fold(F.ARRIVAL_DATE, _date(arrival_date)))  # RFC 3464 2.2.5
+        out.append(
+            fold_header_field(F.ORIGINAL_ENVELOPE_ID, _address_text(envelope.envid, utf8=False))
+        )
+    out.append(fold_header_field(F.ARRIVAL_DATE, _date(arrival_date)))  # RFC 3464 2.2.5
     for r in recipients:
         out.append("\r\n")
         if r.original_recipient is not None:  # RFC 3464 2.3.1, RFC 3461 6.3 d
             addr_type, address = r.original_recipient
             addr_type = re.sub(r"[^A-Za-z0-9.\-_]", "", addr_type) or "unknown"
             out.append(
-                _fold(F.ORIGINAL_RECIPIENT, f"{addr_type};{_address_text(address, utf8=utf8)}")
+                fold_header_field(
+                    F.ORIGINAL_RECIPIENT, f"{addr_type};{_address_text(address, utf8=utf8)}"
+                )
             )
-        out.append(_fold(F.FINAL_RECIPIENT, _typed_recipient(r.final_recipient, utf8=utf8)))
-        out.append(_fold(F.ACTION, str(r.action)))  # RFC 3464 2.3.3
-        out.append(_fold(F.STATUS, r.status))  # RFC 3464 2.3.4
+        out.append(
+            fold_header_field(F.FINAL_RECIPIENT, _typed_recipient(r.final_recipient, utf8=utf8))
+        )
+        out.append(fold_header_field(F.ACTION, str(r.action)))  # RFC 3464 2.3.3
+        out.append(fold_header_field(F.STATUS, r.status))  # RFC 3464 2.3.4
         if r.remote_mta:  # RFC 3464 2.3.5
-            out.append(_fold(F.REMOTE_MTA, f"dns; {_host(r.remote_mta)}"))
+            out.append(fold_header_field(F.REMOTE_MTA, f"dns; {_host(r.remote_mta)}"))
         diagnostic = _clean(r.diagnostic or "")
         if diagnostic:  # RFC 3464 2.3.6
-            out.append(_fold(F.DIAGNOSTIC_CODE, f"smtp; {diagnostic}"))
+            out.append(fold_header_field(F.DIAGNOSTIC_CODE, f"smtp; {diagnostic}"))
         if r.last_attempt is not None:  # RFC 3464 2.3.7
-            out.append(_fold(F.LAST_ATTEMPT_DATE, _date(r.last_attempt)))
+            out.append(fold_header_field(F.LAST_ATTEMPT_DATE, _date(r.last_attempt)))
         # RFC 3464 2.3.9: only meaningful for "delayed".
         if r.will_retry_until is not None and r.action is Action.DELAYED:
-            out.append(_fold(F.WILL_RETRY_UNTIL, _date(r.will_retry_until)))
+            out.append(fold_header_field(F.WILL_RETRY_UNTIL, _date(r.will_retry_until)))
     return "".join(out)
 
 
@@ -459,66 +443,55 @@ def build_report(
         message_id = f"<{int(now)}.{seed[:20]}@{host}>"
     # RFC 2046 5.1.1: the boundary may not occur in any encapsulated part.
     bodies = human + status + (returned.body if returned else b"")
-    boundary = f"=_dsn_{seed[20:40]}"
-    n = 0
-    while f"--{boundary}".encode() in bodies:
-        n += 1
-        boundary = f"=_dsn_{seed[20:40]}_{n}"
+    boundary = unique_boundary(f"=_dsn_{seed[20:40]}", bodies)
 
     report_type = F.GLOBAL_REPORT_TYPE if utf8 else F.REPORT_TYPE
     status_type = F.GLOBAL_STATUS_TYPE if utf8 else F.STATUS_TYPE
     eight_bit = not bodies.isascii()
 
     head = [
-        _fold("From", f"Mail Delivery System <MAILER-DAEMON@{host}>"),
-        _fold("To", f"<{sender}>"),
-        _fold("Subject", SUBJECTS[kind]),
-        _fold("Date", _date(now)),
-        _fold("Message-ID", _clean(message_id, 250)),
+        fold_header_field("From", f"Mail Delivery System <MAILER-DAEMON@{host}>"),
+        fold_header_field("To", f"<{sender}>"),
+        fold_header_field("Subject", SUBJECTS[kind]),
+        fold_header_field("Date", _date(now)),
+        fold_header_field("Message-ID", _clean(message_id, 250)),
         "MIME-Version: 1.0\r\n",
         "Auto-Submitted: auto-replied\r\n",  # RFC 3834 5, RFC 3464 2.1 note
         # RFC 6522 3 / RFC 3464 2.1: multipart/report naming the second part.
-        f"Content-Type: multipart/report; report-type={report_type};\r\n"
-        f'\tboundary="{boundary}"\r\n',
-        f"Content-Transfer-Encoding: {'8bit' if eight_bit else '7bit'}\r\n",
+        *multipart_report_fields(report_type, boundary, eight_bit=eight_bit),
         "\r\n",
         "This is a MIME-encapsulated message.\r\n",
         "\r\n",
     ]
     charset = "us-ascii" if human.isascii() else "utf-8"
-    parts: list[bytes] = [
-        "".join(head).encode("utf-8"),
-        f"--{boundary}\r\n".encode(),
+    parts: list[tuple[str, bytes]] = [
         (
             "Content-Description: Notification\r\n"
             f"Content-Type: text/plain; charset={charset}\r\n"
-            f"Content-Transfer-Encoding: {'7bit' if human.isascii() else '8bit'}\r\n\r\n"
-        ).encode(),
-        human,
-        f"\r\n--{boundary}\r\n".encode(),
+            f"Content-Transfer-Encoding: {'7bit' if human.isascii() else '8bit'}\r\n",
+            human,
+        ),
         (
             "Content-Description: Delivery report\r\n"
             f"Content-Type: {status_type}\r\n"
-            f"Content-Transfer-Encoding: {'7bit' if status.isascii() else '8bit'}\r\n\r\n"
-        ).encode(),
-        status,
+            f"Content-Transfer-Encoding: {'7bit' if status.isascii() else '8bit'}\r\n",
+            status,
+        ),
     ]
     if returned is not None:
         if returned.content_type in ("message/rfc822", "message/global"):
             description = "Undelivered Message" if kind is Kind.FAILURE else "Message"
         else:
             description = "Message Headers"
-        parts += [
-            f"\r\n--{boundary}\r\n".encode(),
+        parts.append(
             (
                 f"Content-Description: {description}\r\n"
                 f"Content-Type: {returned.content_type}\r\n"
-                f"Content-Transfer-Encoding: {returned.encoding}\r\n\r\n"
-            ).encode(),
-            returned.body,
-        ]
-    parts.append(f"\r\n--{boundary}--\r\n".encode())
-    return b"".join(parts)
+                f"Content-Transfer-Encoding: {returned.encoding}\r\n",
+                returned.body,
+            )
+        )
+    return "".join(head).encode("utf-8") + multipart_body(boundary, parts)
 
 
 def dsn_envelope(original: Envelope, report: bytes) -> Envelope:

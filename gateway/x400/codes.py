@@ -370,7 +370,9 @@ LOSSLESS_PAIRS: frozenset[tuple[int, int | None]] = _lossless_pairs()
 _NOTIFY_WORDS = frozenset({"SUCCESS", "FAILURE", "DELAY", "NEVER"})
 
 
-def notify_to_requests(notify: frozenset[str] | None) -> ReportRequest:
+def notify_to_requests(
+    notify: frozenset[str] | None, default: ReportRequest = "non-delivery-report"
+) -> ReportRequest:
     """The originator-report-request bits for an SMTP NOTIFY (RFC 2156 App.
     A 3.1): NEVER (or the empty set, as :class:`gateway.envelope.Recipient`
     holds it) -> both bits zero; SUCCESS present -> the report bit;
@@ -381,9 +383,12 @@ def notify_to_requests(notify: frozenset[str] | None) -> ReportRequest:
     mapping "in all cases" once the gateway uses NOTIFY, and the
     ``delivery-report`` default of 4.6.1 is for a gateway that does not (it
     would send an unrequested success report to every Internet sender).
-    Keywords are case-insensitive."""
+    *default* is that answer for ``None`` only: a message's RFC 2156 App. C
+    Generate-Delivery-Report / Prevent-NonDelivery-Report fields may change
+    it (see :func:`gateway.x400.envelope_fields.envelope_from_internet`), an
+    explicit NOTIFY always wins.  Keywords are case-insensitive."""
     if notify is None:
-        return "non-delivery-report"
+        return default
     words = {w.strip().upper() for w in notify} & _NOTIFY_WORDS
     if not words or "NEVER" in words:
         return "no-report"

@@ -36,6 +36,7 @@ from email.message import Message
 from email.utils import format_datetime
 
 from gateway.x400.asn1 import upper_bounds as ub
+from gateway.x400.codes import notify_to_requests
 from gateway.x400.context import Gateway
 from gateway.x400.heading import (
     AddressListError,
@@ -63,6 +64,7 @@ from gateway.x400.orname import ORAddress, is_printable, ps_encode
 from gateway.x400.timefmt import format_x400_time, parse_rfc5322_date, parse_x400_time
 from gateway.x400.trace import (
     EIT_MIXER,
+    format_content_type,
     format_eits,
     format_oid,
     format_x400_received,
@@ -148,7 +150,6 @@ _REASONS = {
     "directory-look-up": "Directory Look Up",
     "alias": "Alias",
 }
-_CONTENT_TYPES = {2: "P2-1984", 22: "P2-1988"}
 _PRIORITIES = ("normal", "non-urgent", "urgent")
 
 
@@ -228,12 +229,6 @@ def _recipient(r: TransferRecipient, gw: Gateway) -> str:
     return " ".join(parts)
 
 
-def _content_type(content_type: int | str) -> str:
-    if isinstance(content_type, str):
-        return format_oid(content_type)
-    return f"{_CONTENT_TYPES.get(content_type, '')} ({content_type})".lstrip()
-
-
 def envelope_fields(
     env: MessageEnvelope, gw: Gateway, *, recipient_count: int
 ) -> list[tuple[str, str]]:
@@ -263,7 +258,7 @@ def envelope_fields(
     )
     if shown:
         out.append(("X400-Recipients", ", ".join(_recipient(r, gw) for r in shown)))
-    out.append(("X400-Content-Type", _content_type(env.content_type)))
+    out.append(("X400-Content-Type", format_content_type(env.content_type)))
     if env.content_identifier is not None:
         out.append(("X400-Content-Identifier", env.content_identifier))
     if env.priority != "normal":
@@ -357,18 +352,6 @@ def envelope_field_ok(key: str, value: str, gw: Gateway) -> bool:
     return False
 
 
-def _originator_report(notify: frozenset[str] | None, default: ReportRequest) -> ReportRequest:
-    """App. A 3.1: NOTIFY -> originator-report / non-delivery-report bits."""
-    if notify is None:
-        return default
-    words = {w.upper() for w in notify}
-    if "NEVER" in words:
-        return "no-report"
-    if "SUCCESS" in words:
-        return "report"
-    return "non-delivery-report"
-
-
 def _correlator(fields: list[tuple[str, str]], envid: str | None) -> str | None:
     if envid is not None:  # App. A 3.1
         text = "SMTP/NOTARY ENVID: " + envid
@@ -432,7 +415,7 @@ def envelope_from_internet(
     recipients = []
     for n, rcpt in enumerate(rcpt_to):
         words = notify[n] if notify is not None and n < len(notify) else None
-        report = "no-report" if null_sender else _originator_report(words, default)
+        report = "no-report" if null_sender else notify_to_requests(words, default)
         recipients.append(
             TransferRecipient(
                 name=ORName(gw.to_or(rcpt.strip().strip("<>"))),

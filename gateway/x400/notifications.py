@@ -69,7 +69,14 @@ from email import policy
 from email.utils import format_datetime
 from typing import Literal
 
-from gateway.message import header_fields
+from gateway.message import (
+    crlf,
+    fold_header_field,
+    header_fields,
+    multipart_body,
+    multipart_report_fields,
+    unique_boundary,
+)
 from gateway.x400.context import Gateway
 from gateway.x400.heading import AddressListError, mailbox_to_ordescriptor, ordescriptor_to_mailbox
 from gateway.x400.mapping import MappingError
@@ -111,7 +118,6 @@ _DISCARD_WORDS: dict[DiscardReason, str] = {
 _DISCARD_REASONS: dict[str, DiscardReason] = {w.lower(): r for r, w in _DISCARD_WORDS.items()}
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
-_WIDTH = 78
 
 
 def disposition_for(fields: Receipt | NonReceipt) -> str:
@@ -136,21 +142,9 @@ def _one_line(text: str) -> str:
 
 
 def _fold(name: str, value: str) -> str:
-    """``name: value`` with CRLF, folded before a space past 78 columns
-    (RFC 5322 2.2.3); unfolding gives the value back exactly."""
-    value = _CONTROLS.sub(" ", value)
-    lines: list[str] = []
-    line, rest = f"{name}: ", value
-    while len(line) + len(rest) > _WIDTH:
-        cut = rest.rfind(" ", 1, _WIDTH - len(line) + 1)
-        if cut <= 0:
-            cut = rest.find(" ", 1)
-        if cut <= 0 or not rest[:cut].strip():
-            break
-        lines.append(line + rest[:cut])
-        line, rest = "", rest[cut:]
-    lines.append(line + rest)
-    return "\r\n".join(lines) + "\r\n"
+    """``name: value`` with CRLF, controls as spaces, folded so that
+    unfolding gives the value back exactly."""
+    return fold_header_field(name, _CONTROLS.sub(" ", value), keep_spaces=True)
 
 
 def _mailbox(d: ORDescriptor | None, gw: Gateway) -> str | None:
@@ -247,16 +241,12 @@ def ipn_to_internet(ipn: IPN, gw: Gateway, *, to: str, returned: bytes | None = 
     with_returned = returned is not None and isinstance(ipn.fields, NonReceipt)
     human = _ipn_text(ipn, gw, returned=with_returned).encode("ascii", "replace")
     status = _status_fields(ipn, gw).encode("ascii", "replace")
-    third = _crlf(returned) if with_returned and returned is not None else b""
+    third = crlf(returned) if with_returned and returned is not None else b""
 
     digest = hashlib.sha256(
         b"\x00".join((human, status, third, gw.now.isoformat().encode(), to.encode()))
     ).hexdigest()
-    boundary = f"=_ipn_{digest[:24]}"
-    n = 0
-    while f"--{boundary}".encode() in human + status + third:
-        n += 1
-        boundary = f"=_ipn_{digest[:24]}_{n}"
+    boundary = unique_boundary(f"=_ipn_{digest[:24]}", human + status + third)
     sender = _mailbox(ipn.ipn_originator, gw) or _mailbox(ipn.intended_recipient, gw) or gw.admin
     head = [
         _fold("From", _one_line(sender)),
@@ -271,32 +261,19 @@ def ipn_to_internet(ipn: IPN, gw: Gateway, *, to: str, returned: bytes | None = 
     if "MDN-sent-automatically" in disposition_for(ipn.fields):
         head.append("Auto-Submitted: auto-replied\r\n")  # RFC 3834 5
     head += [
-        f"Content-Type: multipart/report; report-type={REPORT_TYPE};\r\n",
-        f'\tboundary="{boundary}"\r\n',
-        f"Content-Transfer-Encoding: {'7bit' if third.isascii() else '8bit'}\r\n",
+        *multipart_report_fields(REPORT_TYPE, boundary, eight_bit=not third.isascii()),
         "\r\n",
     ]
     parts = [
-        "".join(head).encode("ascii", "replace"),
-        f"--{boundary}\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n".encode(),
-        human,
-        f"\r\n--{boundary}\r\nContent-Type: {STATUS_TYPE}\r\n\r\n".encode(),
-        status,
+        ("Content-Type: text/plain; charset=us-ascii\r\n", human),
+        (f"Content-Type: {STATUS_TYPE}\r\n", status),
     ]
     if third:
         encoding = "7bit" if third.isascii() else "8bit"
-        parts += [
-            f"\r\n--{boundary}\r\nContent-Type: message/rfc822\r\n".encode(),
-            f"Content-Transfer-Encoding: {encoding}\r\n\r\n".encode(),
-            third,
-        ]
-    parts.append(f"\r\n--{boundary}--\r\n".encode())
-    return b"".join(parts)
-
-
-def _crlf(data: bytes) -> bytes:
-    data = re.sub(rb"\r\n|\r|\n", b"\r\n", data)
-    return data if not data or data.endswith(b"\r\n") else data + b"\r\n"
+        parts.append(
+            (f"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: {encoding}\r\n", third)
+        )
+    return "".join(head).encode("ascii", "replace") + multipart_body(boundary, parts)
 
 
 # --- MDN -> IPN -----------------------------------------------------------------

@@ -74,7 +74,16 @@ from typing import Literal
 
 from gateway.dsn import fields as F
 from gateway.dsn.parse import ParsedReport, parse_dsn, split_typed
-from gateway.message import header_block, header_fields
+from gateway.message import (
+    crlf,
+    fold_header_field,
+    header_block,
+    header_fields,
+    is_binary,
+    multipart_body,
+    multipart_report_fields,
+    unique_boundary,
+)
 from gateway.x400 import codes
 from gateway.x400.asn1 import upper_bounds as ub
 from gateway.x400.context import Gateway
@@ -112,12 +121,15 @@ from gateway.x400.orname import (
 )
 from gateway.x400.timefmt import format_x400_time, parse_rfc5322_date, parse_x400_time
 from gateway.x400.trace import (
+    format_content_type,
     format_eits,
+    format_labelled_integer,
     format_oid,
     format_x400_received,
     merged_trace,
+    parse_content_type,
     parse_eits,
-    parse_oid,
+    parse_labelled_integer,
     parse_x400_received,
     trace_from_internet,
 )
@@ -163,10 +175,7 @@ SUPPLEMENTARY_INFO = "X400-Supplementary-Info"
 REDIRECTION_HISTORY = "X400-Redirection-History"
 RECIPIENT_NUMBER = "X400-Originally-Specified-Recipient-Number"
 
-_WIDTH = 78  # RFC 5322 2.1.1 "SHOULD"
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
-_LINE_END = re.compile(rb"\r\n|\r|\n")
-_MAX_LINE = 998  # RFC 5322 2.1.1
 
 
 @dataclass(frozen=True)
@@ -182,16 +191,6 @@ class InternetReport:
 
 
 # --- small value formats ---------------------------------------------------------
-
-# X.411 BuiltInContentType, with the MIXER labels for the two P2 types.
-_CONTENT_TYPE_LABELS = {
-    0: "unidentified",
-    1: "external",
-    2: "P2-1984",
-    22: "P2-1988",
-    35: "edi-messaging",
-    40: "voice-messaging",
-}
 
 # X.411 TypeOfMTSUser.
 _MTS_USER_TYPES = {
@@ -221,63 +220,14 @@ _REDIRECTION_TEXT: dict[_RedirectionReason, str] = {
 }
 
 
-def _labelled_integer(value: int, labels: dict[int, str]) -> str:
-    """RFC 2156 3.3.6 ``labelled-integer``: ``[key-string] "(" number ")"``."""
-    label = labels.get(value)
-    return f"{label} ({value})" if label else f"({value})"
-
-
-def _labelled_value(text: str) -> int | None:
-    match = re.search(r"\(\s*(\d+)\s*\)", text)
-    return int(match.group(1)) if match else None
-
-
-def _content_type_text(content_type: int | str) -> str:
-    """``mts-content-type`` (5.3.6): a labelled integer or an OID."""
-    if isinstance(content_type, int):
-        return _labelled_integer(content_type, _CONTENT_TYPE_LABELS)
-    return format_oid(content_type)
-
-
-def _parse_content_type(text: str) -> int | str | None:
-    """The content type of an ``mts-content-type``: ``P2`` (legacy, 2), an
-    object identifier (``(2)(6)(1)`` or dotted), or a labelled integer."""
-    text = text.strip()
-    if text.upper() == "P2":
-        return 2
-    oid = parse_oid(text)
-    if oid is not None:
-        return oid
-    return _labelled_value(text)
-
-
 def _one_line(text: str) -> str:
     return " ".join(_CONTROLS.sub(" ", text).split(" ")).strip()
 
 
 def _fold(name: str, value: str) -> str:
-    """``name: value`` ending in CRLF, folded before a space where a line
-    would pass 78 columns (RFC 5322 2.2.3).  Unfolding gives the value back
-    exactly: nothing is added or removed, a word is never split."""
-    value = _CONTROLS.sub(" ", value)
-    lines: list[str] = []
-    line = f"{name}: "
-    rest = value
-    while len(line) + len(rest) > _WIDTH:
-        room = _WIDTH - len(line)
-        cut = rest.rfind(" ", 1, room + 1)
-        if cut <= 0:
-            cut = rest.find(" ", 1)
-            if cut <= 0:
-                break
-        if not rest[:cut].strip():  # only spaces before the cut: go on
-            cut = rest.find(" ", cut + 1)
-            if cut <= 0:
-                break
-        lines.append(line + rest[:cut])
-        line, rest = "", rest[cut:]
-    lines.append(line + rest)
-    return "\r\n".join(lines) + "\r\n"
+    """``name: value`` ending in CRLF, controls as spaces, folded so that
+    unfolding gives the value back exactly."""
+    return fold_header_field(name, _CONTROLS.sub(" ", value), keep_spaces=True)
 
 
 def _quoted_word(text: str) -> str:
@@ -444,7 +394,7 @@ def _per_message_fields(report: Report, gw: Gateway) -> list[tuple[str, str]]:
     if report.content_identifier is not None:
         out.append((CONTENT_IDENTIFIER, report.content_identifier))
     if report.content_type is not None:
-        out.append((CONTENT_TYPE, _content_type_text(report.content_type)))
+        out.append((CONTENT_TYPE, format_content_type(report.content_type)))
     if report.original_eits:
         out.append((ORIGINAL_EITS, format_eits(report.original_eits)))
     if correlator is not None:
@@ -497,7 +447,9 @@ def _per_recipient_fields(r: ReportedRecipient, gw: Gateway) -> list[tuple[str, 
         out.append((CONVERTED_EITS, format_eits(r.converted_eits) + ";"))
     if isinstance(r.outcome, Delivered):
         out.append((DELIVERY_TIME, _date(r.outcome.time, gw)))
-        out.append((TYPE_OF_MTS_USER, _labelled_integer(r.outcome.type_of_user, _MTS_USER_TYPES)))
+        out.append(
+            (TYPE_OF_MTS_USER, format_labelled_integer(r.outcome.type_of_user, _MTS_USER_TYPES))
+        )
     eits = f"({format_eits(r.converted_eits)}) " if r.converted_eits else ""
     out.append((LAST_TRACE, eits + _date(r.arrival, gw)))
     if r.supplementary_info is not None:
@@ -518,22 +470,16 @@ def _status_part(report: Report, gw: Gateway) -> str:
     return "\r\n".join("".join(_fold(n, v) for n, v in g) for g in groups)
 
 
-def _crlf(data: bytes) -> bytes:
-    data = _LINE_END.sub(b"\r\n", data)
-    return data if not data or data.endswith(b"\r\n") else data + b"\r\n"
-
-
 def _returned_part(returned: bytes, *, whole: bool) -> tuple[str, str, bytes] | None:
     """(content type, transfer encoding, body) of the third part: the message
     as message/rfc822 for a report with failures, its header as
     text/rfc822-headers for successes only (5.3.8.1; RFC 6522 5).  Data that
     is not valid 7bit/8bit MIME (NUL, lines over 998) is reduced to the
     header."""
-    content = _crlf(returned)
-    binary = b"\x00" in content or any(len(x) > _MAX_LINE for x in content.split(b"\r\n"))
-    if whole and content and not binary:
+    content = crlf(returned)
+    if whole and content and not is_binary(content):
         return "message/rfc822", "7bit" if content.isascii() else "8bit", content
-    header = _crlf(header_block(content)) if content else b""
+    header = crlf(header_block(content)) if content else b""
     if not header.strip() or b"\x00" in header:
         return None
     return "text/rfc822-headers", "7bit" if header.isascii() else "8bit", header
@@ -590,11 +536,7 @@ def report_to_dsn(report: Report, gw: Gateway, *, returned: bytes | None = None)
         seed.update(len(item).to_bytes(8, "big") + item)
     digest = seed.hexdigest()
     bodies = human + status + (third[2] if third else b"")
-    boundary = f"=_mixer_{digest[:24]}"
-    n = 0
-    while f"--{boundary}".encode() in bodies:
-        n += 1
-        boundary = f"=_mixer_{digest[:24]}_{n}"
+    boundary = unique_boundary(f"=_mixer_{digest[:24]}", bodies)
 
     head: list[str] = []
     for element in merged_trace(report.trace, report.internal_trace):
@@ -619,29 +561,18 @@ def report_to_dsn(report: Report, gw: Gateway, *, returned: bytes | None = None)
     head += [
         "MIME-Version: 1.0\r\n",
         "Auto-Submitted: auto-replied\r\n",  # RFC 3834 5
-        f"Content-Type: multipart/report; report-type={F.REPORT_TYPE};\r\n"
-        f'\tboundary="{boundary}"\r\n',
-        f"Content-Transfer-Encoding: {'8bit' if eight_bit else '7bit'}\r\n",
+        *multipart_report_fields(F.REPORT_TYPE, boundary, eight_bit=eight_bit),
         "\r\n",
     ]
     parts = [
-        "".join(head).encode("ascii", "replace"),
-        f"--{boundary}\r\n".encode(),
-        b"Content-Type: text/plain; charset=us-ascii\r\n\r\n",
-        human,
-        f"\r\n--{boundary}\r\n".encode(),
-        f"Content-Type: {F.STATUS_TYPE}\r\n\r\n".encode(),
-        status,
+        ("Content-Type: text/plain; charset=us-ascii\r\n", human),
+        (f"Content-Type: {F.STATUS_TYPE}\r\n", status),
     ]
     if third is not None:
         ctype, encoding, body = third
-        parts += [
-            f"\r\n--{boundary}\r\n".encode(),
-            f"Content-Type: {ctype}\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n".encode(),
-            body,
-        ]
-    parts.append(f"\r\n--{boundary}--\r\n".encode())
-    return InternetReport(mail_from="", rcpt_to=(destination,), content=b"".join(parts))
+        parts.append((f"Content-Type: {ctype}\r\nContent-Transfer-Encoding: {encoding}\r\n", body))
+    content = "".join(head).encode("ascii", "replace") + multipart_body(boundary, parts)
+    return InternetReport(mail_from="", rcpt_to=(destination,), content=content)
 
 
 # --- DSN -> X.400 report (RFC 2156 5.1.8) ----------------------------------------
@@ -858,7 +789,7 @@ def _delivered(group: Group, arrival: str) -> Delivered:
     if value is not None and (when := parse_rfc5322_date(value)) is not None:
         time = format_x400_time(when)
     user = _first(group, TYPE_OF_MTS_USER)
-    kind = _labelled_value(user) if user is not None else None
+    kind = parse_labelled_integer(user) if user is not None else None
     return Delivered(time=time, type_of_user=kind if kind is not None else 0)
 
 
@@ -1007,7 +938,7 @@ def _content_fields(
         )
     content_type = None
     if (value := _first(per_message, CONTENT_TYPE)) is not None:
-        content_type = _parse_content_type(value)
+        content_type = parse_content_type(value)
     original_eits: tuple[str, ...] | None = None
     if (value := _first(per_message, ORIGINAL_EITS)) is not None:
         try:

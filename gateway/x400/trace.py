@@ -48,10 +48,13 @@ from gateway.x400.orname import ORAddress, ORAddressError, format_std_or, parse_
 from gateway.x400.timefmt import format_x400_time, parse_rfc5322_date, parse_x400_time
 
 __all__ = [
+    "CONTENT_TYPE_LABELS",
     "EIT_MIXER",
     "MIXER_RECEIVED_COMMENT",
+    "format_content_type",
     "format_eits",
     "format_global_id",
+    "format_labelled_integer",
     "format_oid",
     "format_x400_received",
     "global_id_of_domain",
@@ -59,8 +62,10 @@ __all__ = [
     "merged_trace",
     "mixer_conversions",
     "mixer_trace_conversions",
+    "parse_content_type",
     "parse_eits",
     "parse_global_id",
+    "parse_labelled_integer",
     "parse_oid",
     "parse_x400_received",
     "split_trace",
@@ -128,6 +133,49 @@ def parse_oid(text: str) -> str | None:
         arcs.append(str(int(m.group(2))))
         pos = m.end()
     return ".".join(arcs) if len(arcs) >= 2 else None
+
+
+def format_labelled_integer(value: int, labels: dict[int, str]) -> str:
+    """RFC 2156 3.3.6 ``labelled-integer``: ``[key-string] "(" number ")"``."""
+    label = labels.get(value)
+    return f"{label} ({value})" if label else f"({value})"
+
+
+def parse_labelled_integer(text: str) -> int | None:
+    """The number of a ``labelled-integer`` (any key-string), else None."""
+    match = re.search(r"\(\s*(\d+)\s*\)", text)
+    return int(match.group(1)) if match else None
+
+
+# X.411 BuiltInContentType, with the MIXER labels for the two P2 types.
+CONTENT_TYPE_LABELS = {
+    0: "unidentified",
+    1: "external",
+    2: "P2-1984",
+    22: "P2-1988",
+    35: "edi-messaging",
+    40: "voice-messaging",
+}
+
+
+def format_content_type(content_type: int | str) -> str:
+    """``mts-content-type`` (5.3.6, the X400-Content-Type of a message and
+    of a report): a labelled integer or an OID."""
+    if isinstance(content_type, int):
+        return format_labelled_integer(content_type, CONTENT_TYPE_LABELS)
+    return format_oid(content_type)
+
+
+def parse_content_type(text: str) -> int | str | None:
+    """The content type of an ``mts-content-type``: ``P2`` (legacy, 2), an
+    object identifier (``(2)(6)(1)`` or dotted), or a labelled integer."""
+    text = text.strip()
+    if text.upper() == "P2":
+        return 2
+    oid = parse_oid(text)
+    if oid is not None:
+        return oid
+    return parse_labelled_integer(text)
 
 
 def format_eits(eits: Iterable[str]) -> str:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -28,8 +27,6 @@ from gateway.x400.bodies import (
     parse_1984_header_part,
     registrations_for_charset,
 )
-from gateway.x400.context import Gateway
-from gateway.x400.mapping import MappingTables
 from gateway.x400.model import (
     IPM,
     BinaryPart,
@@ -41,13 +38,11 @@ from gateway.x400.model import (
     OpaquePart,
     TextPart,
 )
-from gateway.x400.orname import parse_std_or
+from tests.x400 import gateways
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "x400"
-GW = Gateway(
-    tables=MappingTables.load(CONF),
-    domain="x400-gw.example.net",
-    or_address=parse_std_or("/O=gw/PRMD=lab/ADMD= /C=GB/"),
+GW = gateways.make_gateway(
+    "x400-gw.example.net",
+    "/O=gw/PRMD=lab/ADMD= /C=GB/",
     mta_name="gw.example.net",
     admin="postmaster@x400-gw.example.net",
     now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),

@@ -228,11 +228,14 @@ def test_resent_fields_stop_msgid_mapping() -> None:
     ("notify", "report"),
     [
         (frozenset({"NEVER"}), "no-report"),
+        # NOTIFY=NEVER as gateway.envelope.Recipient holds it: the mapping is
+        # codes.notify_to_requests (this once gave non-delivery-report)
+        (frozenset(), "no-report"),
         (frozenset({"SUCCESS"}), "report"),
         (frozenset({"SUCCESS", "FAILURE"}), "report"),
         (frozenset({"FAILURE"}), "non-delivery-report"),
         (frozenset({"DELAY"}), "non-delivery-report"),
-        (None, "non-delivery-report"),
+        (None, "non-delivery-report"),  # RFC 3461 4.1: failure reports only
     ],
 )
 def test_notify_app_a(notify: frozenset[str] | None, report: str) -> None:
@@ -240,6 +243,16 @@ def test_notify_app_a(notify: frozenset[str] | None, report: str) -> None:
         message(HEADER), "a@b.example", ["c@d.example"], GW, notify=[notify]
     )
     assert env.recipients[0].originator_report == report
+
+
+def test_app_c_default_only_without_notify() -> None:
+    """Generate-Delivery-Report (App. C) asks for the report bit when the
+    client gave no NOTIFY; an explicit NOTIFY (App. A 3.1) wins."""
+    text = HEADER + "\nGenerate-Delivery-Report:"
+    rcpt = ["c@d.example", "e@f.example"]
+    notify = [None, frozenset({"FAILURE"})]
+    env = envelope_from_internet(message(text), "a@b.example", rcpt, GW, notify=notify)
+    assert [r.originator_report for r in env.recipients] == ["report", "non-delivery-report"]
 
 
 def test_envid_ret_and_null_sender() -> None:

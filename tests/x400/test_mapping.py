@@ -346,9 +346,8 @@ def test_any_or_address_maps_to_822_without_surprises(addr: ORAddress) -> None:
 def test_dmn_or_address_text_round_trips_every_shipped_table_line() -> None:
     from gateway.x400.mapping import format_dmn_or_address, parse_dmn_or_address
 
-    conf = Path(__file__).resolve().parents[2] / "conf" / "x400"
     seen = 0
-    for table in sorted(conf.glob("*.table")):
+    for table in sorted(CONF.glob("*.table")):
         for line in table.read_text().splitlines():
             if not line or line.startswith("#"):
                 continue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -23,19 +22,19 @@ from gateway.x400.msgid import (
     parse_reference_list,
 )
 from gateway.x400.orname import ORAddress, parse_std_or, ps_encode
+from tests.x400 import gateways
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "x400"
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 
 def make_gateway(tables: MappingTables | None = None) -> Gateway:
-    return Gateway(
-        tables=tables or MappingTables.load(CONF),
-        domain="x400-gw.example.net",
-        or_address=parse_std_or("/O=gateway/PRMD=relay/ADMD=BTglobal/C=gb/"),
+    return gateways.make_gateway(
+        "x400-gw.example.net",
+        "/O=gateway/PRMD=relay/ADMD=BTglobal/C=gb/",
         mta_name="mixer.x400-gw.example.net",
         admin="postmaster@x400-gw.example.net",
         now=NOW,
+        tables=tables,
     )
 
 

@@ -6,15 +6,12 @@ import email
 import email.message
 from datetime import UTC, datetime
 from email import policy
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.message import header_fields
-from gateway.x400.context import Gateway
-from gateway.x400.mapping import MappingTables
 from gateway.x400.model import IPN, IPMIdentifier, NonReceipt, ORDescriptor, ORName, Receipt
 from gateway.x400.notifications import (
     MESSAGE_TYPE,
@@ -25,14 +22,12 @@ from gateway.x400.notifications import (
     mdn_to_ipn,
 )
 from gateway.x400.orname import parse_std_or
+from tests.x400 import gateways
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "x400"
 NOW = datetime(1989, 6, 21, 8, 45, 25, tzinfo=UTC)
-GW = Gateway(
-    tables=MappingTables.load(CONF),
-    domain="gw.cs.ucl.ac.uk",
-    or_address=parse_std_or("/O=ucl/PRMD=uk.ac/ADMD=gold 400/C=gb/"),
-    mta_name="gw.cs.ucl.ac.uk",
+GW = gateways.make_gateway(
+    "gw.cs.ucl.ac.uk",
+    "/O=ucl/PRMD=uk.ac/ADMD=gold 400/C=gb/",
     admin="postmaster@cs.ucl.ac.uk",
     now=NOW,
 )

@@ -7,7 +7,6 @@ import email
 import email.message
 from datetime import UTC, datetime
 from email import policy
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +16,6 @@ from gateway.dsn.parse import parse_dsn
 from gateway.message import header_fields
 from gateway.x400 import codes
 from gateway.x400.context import Gateway
-from gateway.x400.mapping import MappingTables
 from gateway.x400.model import (
     Delivered,
     Extension,
@@ -40,19 +38,17 @@ from gateway.x400.reports import (
     report_message_id,
     report_to_dsn,
 )
+from tests.x400 import gateways
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "x400"
 NOW = datetime(1991, 2, 7, 15, 48, 40, tzinfo=UTC)
 UKAC = GlobalDomainId("gb", "gold 400", "uk.ac")
 DGC = GlobalDomainId("GB", "GOLD 400", "DGC")
 
 
 def make_gateway() -> Gateway:
-    return Gateway(
-        tables=MappingTables.load(CONF),
-        domain="bells.cs.ucl.ac.uk",
-        or_address=parse_std_or("/O=ucl/PRMD=uk.ac/ADMD=gold 400/C=gb/"),
-        mta_name="bells.cs.ucl.ac.uk",
+    return gateways.make_gateway(
+        "bells.cs.ucl.ac.uk",
+        "/O=ucl/PRMD=uk.ac/ADMD=gold 400/C=gb/",
         admin="UCL-CS MTA <postmaster@cs.ucl.ac.uk>",
         now=NOW,
     )

@@ -14,4 +14,5 @@
 - ``ipms_file_transfer``: IPMSFileTransferBodyPartType (X.420), FTAM simplified
 - ``external``: the X.208 EXTERNAL type
 - ``ber``: bounded BER decoding, DER encoding, ``BERError``
+- ``tags``: the ``[n]``, ``[n] EXPLICIT`` and ``[APPLICATION n]`` tag helpers
 """

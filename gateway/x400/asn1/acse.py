@@ -25,10 +25,11 @@
 
 from __future__ import annotations
 
-from pyasn1.type import char, namedtype, namedval, tag, univ
+from pyasn1.type import char, namedtype, namedval, univ
 from pyasn1_modules import rfc5280
 
 from gateway.x400.asn1.external import External
+from gateway.x400.asn1.tags import application, explicit, implicit
 
 __all__ = [
     "AARE_apdu",
@@ -60,19 +61,6 @@ acse_as_id = univ.ObjectIdentifier("2.2.1.0.1")
 aCSE_id = univ.ObjectIdentifier("2.2.3.1.1")
 
 
-def _implicit(number: int, constructed: bool = False) -> tag.Tag:
-    fmt = tag.tagFormatConstructed if constructed else tag.tagFormatSimple
-    return tag.Tag(tag.tagClassContext, fmt, number)
-
-
-def _explicit(number: int) -> tag.Tag:
-    return tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, number)
-
-
-def _application(number: int) -> tag.Tag:
-    return tag.Tag(tag.tagClassApplication, tag.tagFormatConstructed, number)
-
-
 class ASO_context_name(univ.ObjectIdentifier):
     pass
 
@@ -88,7 +76,7 @@ AP_title.componentType = namedtype.NamedTypes(
     namedtype.NamedType("ap-title-form1", rfc5280.Name()),
     namedtype.NamedType("ap-title-form2", univ.ObjectIdentifier()),
     namedtype.NamedType("ap-title-form3", char.PrintableString()),
-    namedtype.NamedType("ap-title-form4", univ.RelativeOID().subtype(implicitTag=_implicit(0))),
+    namedtype.NamedType("ap-title-form4", univ.RelativeOID().subtype(implicitTag=implicit(0))),
 )
 
 
@@ -101,7 +89,7 @@ AE_qualifier.componentType = namedtype.NamedTypes(
     namedtype.NamedType("aso-qualifier-form2", univ.Integer()),
     namedtype.NamedType("aso-qualifier-form3", char.PrintableString()),
     namedtype.NamedType(
-        "aso-qualifier-form4", univ.RelativeOID().subtype(implicitTag=_implicit(0))
+        "aso-qualifier-form4", univ.RelativeOID().subtype(implicitTag=implicit(0))
     ),
 )
 
@@ -135,13 +123,11 @@ class Authentication_value(univ.Choice):
 
 
 Authentication_value.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("charstring", char.GraphicString().subtype(implicitTag=_implicit(0))),
-    namedtype.NamedType("bitstring", univ.BitString().subtype(implicitTag=_implicit(1))),
-    namedtype.NamedType(
-        "external", External().subtype(implicitTag=_implicit(2, constructed=True))
-    ),
+    namedtype.NamedType("charstring", char.GraphicString().subtype(implicitTag=implicit(0))),
+    namedtype.NamedType("bitstring", univ.BitString().subtype(implicitTag=implicit(1))),
+    namedtype.NamedType("external", External().subtype(implicitTag=implicit(2, constructed=True))),
     # SEQUENCE { other-mechanism-name, other-mechanism-value }, kept encoded
-    namedtype.NamedType("other", univ.Any().subtype(implicitTag=_implicit(3, constructed=True))),
+    namedtype.NamedType("other", univ.Any().subtype(implicitTag=implicit(3, constructed=True))),
 )
 
 
@@ -217,10 +203,10 @@ class Associate_source_diagnostic(univ.Choice):
 
 Associate_source_diagnostic.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
-        "acse-service-user", _ServiceUserDiagnostic().subtype(explicitTag=_explicit(1))
+        "acse-service-user", _ServiceUserDiagnostic().subtype(explicitTag=explicit(1))
     ),
     namedtype.NamedType(
-        "acse-service-provider", _ServiceProviderDiagnostic().subtype(explicitTag=_explicit(2))
+        "acse-service-provider", _ServiceProviderDiagnostic().subtype(explicitTag=explicit(2))
     ),
 )
 
@@ -230,18 +216,18 @@ def _title_fields(first: int, prefix: str) -> list[namedtype.NamedType]:
     [first] .. [first + 3] (explicit: a CHOICE or a default-tagged type)."""
     return [
         namedtype.OptionalNamedType(
-            f"{prefix}-AP-title", AP_title().subtype(explicitTag=_explicit(first))
+            f"{prefix}-AP-title", AP_title().subtype(explicitTag=explicit(first))
         ),
         namedtype.OptionalNamedType(
-            f"{prefix}-AE-qualifier", AE_qualifier().subtype(explicitTag=_explicit(first + 1))
+            f"{prefix}-AE-qualifier", AE_qualifier().subtype(explicitTag=explicit(first + 1))
         ),
         namedtype.OptionalNamedType(
             f"{prefix}-AP-invocation-identifier",
-            AP_invocation_identifier().subtype(explicitTag=_explicit(first + 2)),
+            AP_invocation_identifier().subtype(explicitTag=explicit(first + 2)),
         ),
         namedtype.OptionalNamedType(
             f"{prefix}-AE-invocation-identifier",
-            AE_invocation_identifier().subtype(explicitTag=_explicit(first + 3)),
+            AE_invocation_identifier().subtype(explicitTag=explicit(first + 3)),
         ),
     ]
 
@@ -249,7 +235,55 @@ def _title_fields(first: int, prefix: str) -> list[namedtype.NamedType]:
 def _user_information() -> namedtype.OptionalNamedType:
     return namedtype.OptionalNamedType(
         "user-information",
-        Association_data().subtype(implicitTag=_implicit(30, constructed=True)),
+        Association_data().subtype(implicitTag=implicit(30, constructed=True)),
+    )
+
+
+def _version_and_context() -> tuple[namedtype.NamedType, ...]:
+    """protocol-version [0] and aSO-context-name [1]: AARQ's and AARE's first."""
+    return (
+        namedtype.OptionalNamedType(
+            "protocol-version", _ProtocolVersion().subtype(implicitTag=implicit(0))
+        ),
+        namedtype.NamedType(
+            "aSO-context-name", ASO_context_name().subtype(explicitTag=explicit(1))
+        ),
+    )
+
+
+def _requirements_to_user_information(
+    first: int, requirements: str, authentication: str
+) -> tuple[namedtype.NamedType, ...]:
+    """AARQ's and AARE's last fields: the ACSE requirements, mechanism name,
+    authentication value and context name list tagged [first] .. [first + 3],
+    then implementation-information [29] and user-information [30]."""
+    return (
+        namedtype.OptionalNamedType(
+            requirements, ACSE_requirements().subtype(implicitTag=implicit(first))
+        ),
+        namedtype.OptionalNamedType(
+            "mechanism-name", Mechanism_name().subtype(implicitTag=implicit(first + 1))
+        ),
+        namedtype.OptionalNamedType(
+            authentication, Authentication_value().subtype(explicitTag=explicit(first + 2))
+        ),
+        namedtype.OptionalNamedType(
+            "aSO-context-name-list",
+            ASO_context_name_list().subtype(implicitTag=implicit(first + 3, constructed=True)),
+        ),
+        namedtype.OptionalNamedType(
+            "implementation-information", Implementation_data().subtype(implicitTag=implicit(29))
+        ),
+        _user_information(),
+    )
+
+
+def _reason_and_user_information(reason: univ.Integer) -> namedtype.NamedTypes:
+    """RLRQ's and RLRE's fields: reason [0] (of the request or the response)
+    and user-information [30]."""
+    return namedtype.NamedTypes(
+        namedtype.OptionalNamedType("reason", reason.subtype(implicitTag=implicit(0))),
+        _user_information(),
     )
 
 
@@ -257,31 +291,14 @@ class AARQ_apdu(univ.Sequence):
     pass
 
 
-AARQ_apdu.tagSet = univ.Sequence.tagSet.tagImplicitly(_application(0))
+AARQ_apdu.tagSet = univ.Sequence.tagSet.tagImplicitly(application(0, constructed=True))
 AARQ_apdu.componentType = namedtype.NamedTypes(
-    namedtype.OptionalNamedType(
-        "protocol-version", _ProtocolVersion().subtype(implicitTag=_implicit(0))
-    ),
-    namedtype.NamedType("aSO-context-name", ASO_context_name().subtype(explicitTag=_explicit(1))),
+    *_version_and_context(),
     *_title_fields(2, "called"),
     *_title_fields(6, "calling"),
-    namedtype.OptionalNamedType(
-        "sender-acse-requirements", ACSE_requirements().subtype(implicitTag=_implicit(10))
+    *_requirements_to_user_information(
+        10, "sender-acse-requirements", "calling-authentication-value"
     ),
-    namedtype.OptionalNamedType(
-        "mechanism-name", Mechanism_name().subtype(implicitTag=_implicit(11))
-    ),
-    namedtype.OptionalNamedType(
-        "calling-authentication-value", Authentication_value().subtype(explicitTag=_explicit(12))
-    ),
-    namedtype.OptionalNamedType(
-        "aSO-context-name-list",
-        ASO_context_name_list().subtype(implicitTag=_implicit(13, constructed=True)),
-    ),
-    namedtype.OptionalNamedType(
-        "implementation-information", Implementation_data().subtype(implicitTag=_implicit(29))
-    ),
-    _user_information(),
 )
 
 
@@ -289,36 +306,18 @@ class AARE_apdu(univ.Sequence):
     pass
 
 
-AARE_apdu.tagSet = univ.Sequence.tagSet.tagImplicitly(_application(1))
+AARE_apdu.tagSet = univ.Sequence.tagSet.tagImplicitly(application(1, constructed=True))
 AARE_apdu.componentType = namedtype.NamedTypes(
-    namedtype.OptionalNamedType(
-        "protocol-version", _ProtocolVersion().subtype(implicitTag=_implicit(0))
-    ),
-    namedtype.NamedType("aSO-context-name", ASO_context_name().subtype(explicitTag=_explicit(1))),
-    namedtype.NamedType("result", Associate_result().subtype(explicitTag=_explicit(2))),
+    *_version_and_context(),
+    namedtype.NamedType("result", Associate_result().subtype(explicitTag=explicit(2))),
     namedtype.NamedType(
         "result-source-diagnostic",
-        Associate_source_diagnostic().subtype(explicitTag=_explicit(3)),
+        Associate_source_diagnostic().subtype(explicitTag=explicit(3)),
     ),
     *_title_fields(4, "responding"),
-    namedtype.OptionalNamedType(
-        "responder-acse-requirements", ACSE_requirements().subtype(implicitTag=_implicit(8))
+    *_requirements_to_user_information(
+        8, "responder-acse-requirements", "responding-authentication-value"
     ),
-    namedtype.OptionalNamedType(
-        "mechanism-name", Mechanism_name().subtype(implicitTag=_implicit(9))
-    ),
-    namedtype.OptionalNamedType(
-        "responding-authentication-value",
-        Authentication_value().subtype(explicitTag=_explicit(10)),
-    ),
-    namedtype.OptionalNamedType(
-        "aSO-context-name-list",
-        ASO_context_name_list().subtype(implicitTag=_implicit(11, constructed=True)),
-    ),
-    namedtype.OptionalNamedType(
-        "implementation-information", Implementation_data().subtype(implicitTag=_implicit(29))
-    ),
-    _user_information(),
 )
 
 
@@ -344,26 +343,16 @@ class RLRQ_apdu(univ.Sequence):
     pass
 
 
-RLRQ_apdu.tagSet = univ.Sequence.tagSet.tagImplicitly(_application(2))
-RLRQ_apdu.componentType = namedtype.NamedTypes(
-    namedtype.OptionalNamedType(
-        "reason", Release_request_reason().subtype(implicitTag=_implicit(0))
-    ),
-    _user_information(),
-)
+RLRQ_apdu.tagSet = univ.Sequence.tagSet.tagImplicitly(application(2, constructed=True))
+RLRQ_apdu.componentType = _reason_and_user_information(Release_request_reason())
 
 
 class RLRE_apdu(univ.Sequence):
     pass
 
 
-RLRE_apdu.tagSet = univ.Sequence.tagSet.tagImplicitly(_application(3))
-RLRE_apdu.componentType = namedtype.NamedTypes(
-    namedtype.OptionalNamedType(
-        "reason", Release_response_reason().subtype(implicitTag=_implicit(0))
-    ),
-    _user_information(),
-)
+RLRE_apdu.tagSet = univ.Sequence.tagSet.tagImplicitly(application(3, constructed=True))
+RLRE_apdu.componentType = _reason_and_user_information(Release_response_reason())
 
 
 class ABRT_source(univ.Integer):
@@ -393,11 +382,11 @@ class ABRT_apdu(univ.Sequence):
     pass
 
 
-ABRT_apdu.tagSet = univ.Sequence.tagSet.tagImplicitly(_application(4))
+ABRT_apdu.tagSet = univ.Sequence.tagSet.tagImplicitly(application(4, constructed=True))
 ABRT_apdu.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("abort-source", ABRT_source().subtype(implicitTag=_implicit(0))),
+    namedtype.NamedType("abort-source", ABRT_source().subtype(implicitTag=implicit(0))),
     namedtype.OptionalNamedType(
-        "abort-diagnostic", ABRT_diagnostic().subtype(implicitTag=_implicit(1))
+        "abort-diagnostic", ABRT_diagnostic().subtype(implicitTag=implicit(1))
     ),
     _user_information(),
 )

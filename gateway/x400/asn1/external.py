@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pyasn1.type import namedtype, tag, univ, useful
 
+from gateway.x400.asn1.tags import explicit, implicit
+
 __all__ = ["External"]
 
 
@@ -35,21 +37,15 @@ External.componentType = namedtype.NamedTypes(
                 # X.208: "[0] ANY" -- a tagged ANY is always explicitly tagged
                 namedtype.NamedType(
                     "single-ASN1-type",
-                    univ.Any().subtype(
-                        explicitTag=tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, 0)
-                    ),
+                    univ.Any().subtype(explicitTag=explicit(0)),
                 ),
                 namedtype.NamedType(
                     "octet-aligned",
-                    univ.OctetString().subtype(
-                        implicitTag=tag.Tag(tag.tagClassContext, tag.tagFormatSimple, 1)
-                    ),
+                    univ.OctetString().subtype(implicitTag=implicit(1)),
                 ),
                 namedtype.NamedType(
                     "arbitrary",
-                    univ.BitString().subtype(
-                        implicitTag=tag.Tag(tag.tagClassContext, tag.tagFormatSimple, 2)
-                    ),
+                    univ.BitString().subtype(implicitTag=implicit(2)),
                 ),
             )
         ),

@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pyasn1.type import char, constraint, namedtype, namedval, tag, univ
+from pyasn1.type import char, constraint, namedtype, namedval, univ
 
 from gateway.x400.asn1 import ber
 from gateway.x400.asn1 import ipms_object_identifiers as oids
@@ -57,6 +57,7 @@ from gateway.x400.asn1.ipms_upper_bounds import (
     ub_telephone_number,
 )
 from gateway.x400.asn1.mts import (
+    AbsentWhenEmpty,
     EncodedInformationTypes,
     G3FacsimileNonBasicParameters,
     MessageDeliveryTime,
@@ -66,16 +67,7 @@ from gateway.x400.asn1.mts import (
     TeletexNonBasicParameters,
     Time,
 )
-
-
-def _implicit(number: int, constructed: bool = False) -> tag.Tag:
-    fmt = tag.tagFormatConstructed if constructed else tag.tagFormatSimple
-    return tag.Tag(tag.tagClassContext, fmt, number)
-
-
-def _explicit(number: int) -> tag.Tag:
-    return tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, number)
-
+from gateway.x400.asn1.tags import application, explicit, implicit
 
 # -- IPMS Extensions
 
@@ -114,9 +106,7 @@ class IPMIdentifier(univ.Set):
     pass
 
 
-IPMIdentifier.tagSet = univ.Set.tagSet.tagImplicitly(
-    tag.Tag(tag.tagClassApplication, tag.tagFormatConstructed, 11)
-)
+IPMIdentifier.tagSet = univ.Set.tagSet.tagImplicitly(application(11, constructed=True))
 IPMIdentifier.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType("user", ORName()),
     namedtype.NamedType("user-relative-identifier", LocalIPMIdentifier()),
@@ -143,11 +133,9 @@ class ORDescriptor(univ.Set):
 
 ORDescriptor.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType("formal-name", ORName()),
+    namedtype.OptionalNamedType("free-form-name", FreeFormName().subtype(implicitTag=implicit(0))),
     namedtype.OptionalNamedType(
-        "free-form-name", FreeFormName().subtype(implicitTag=_implicit(0))
-    ),
-    namedtype.OptionalNamedType(
-        "telephone-number", TelephoneNumber().subtype(implicitTag=_implicit(1))
+        "telephone-number", TelephoneNumber().subtype(implicitTag=implicit(1))
     ),
 )
 
@@ -171,18 +159,18 @@ class RecipientSpecifier(univ.Set):
 
 RecipientSpecifier.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
-        "recipient", ORDescriptor().subtype(implicitTag=_implicit(0, constructed=True))
+        "recipient", ORDescriptor().subtype(implicitTag=implicit(0, constructed=True))
     ),
     # "DEFAULT {}" modelled as OPTIONAL (absent == nothing requested)
     namedtype.OptionalNamedType(
-        "notification-requests", NotificationRequests().subtype(implicitTag=_implicit(1))
+        "notification-requests", NotificationRequests().subtype(implicitTag=implicit(1))
     ),
     namedtype.DefaultedNamedType(
-        "reply-requested", univ.Boolean().subtype(implicitTag=_implicit(2), value=False)
+        "reply-requested", univ.Boolean().subtype(implicitTag=implicit(2), value=False)
     ),
     namedtype.OptionalNamedType(
         "recipient-extensions",
-        RecipientExtensionsField().subtype(implicitTag=_implicit(3, constructed=True)),
+        RecipientExtensionsField().subtype(implicitTag=implicit(3, constructed=True)),
     ),
 )
 
@@ -194,7 +182,13 @@ class ThisIPMField(IPMIdentifier):
     pass
 
 
-class OriginatorField(ORDescriptor):
+# ORDescriptor's components are all OPTIONAL: in the OPTIONAL positions
+# (originator, ipn-originator, ipm-intended-recipient) one that was only
+# instantiated must stay absent (mts.AbsentWhenEmpty).  Where an ORDescriptor
+# is required (a recipient, a SEQUENCE OF element) an empty one is a value.
+
+
+class OriginatorField(AbsentWhenEmpty, ORDescriptor):
     pass
 
 
@@ -330,58 +324,56 @@ class Heading(univ.Set):
 Heading.componentType = namedtype.NamedTypes(
     namedtype.NamedType("this-IPM", ThisIPMField()),
     namedtype.OptionalNamedType(
-        "originator", OriginatorField().subtype(implicitTag=_implicit(0, constructed=True))
+        "originator", OriginatorField().subtype(implicitTag=implicit(0, constructed=True))
     ),
     namedtype.OptionalNamedType(
         "authorizing-users",
-        AuthorizingUsersField().subtype(implicitTag=_implicit(1, constructed=True)),
+        AuthorizingUsersField().subtype(implicitTag=implicit(1, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "primary-recipients",
-        PrimaryRecipientsField().subtype(implicitTag=_implicit(2, constructed=True)),
+        PrimaryRecipientsField().subtype(implicitTag=implicit(2, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "copy-recipients",
-        CopyRecipientsField().subtype(implicitTag=_implicit(3, constructed=True)),
+        CopyRecipientsField().subtype(implicitTag=implicit(3, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "blind-copy-recipients",
-        BlindCopyRecipientsField().subtype(implicitTag=_implicit(4, constructed=True)),
+        BlindCopyRecipientsField().subtype(implicitTag=implicit(4, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "replied-to-IPM",
-        RepliedToIPMField().subtype(implicitTag=_implicit(5, constructed=True)),
+        RepliedToIPMField().subtype(implicitTag=implicit(5, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "obsoleted-IPMs",
-        ObsoletedIPMsField().subtype(implicitTag=_implicit(6, constructed=True)),
+        ObsoletedIPMsField().subtype(implicitTag=implicit(6, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "related-IPMs",
-        RelatedIPMsField().subtype(implicitTag=_implicit(7, constructed=True)),
+        RelatedIPMsField().subtype(implicitTag=implicit(7, constructed=True)),
     ),
     # subject [8] EXPLICIT SubjectField
-    namedtype.OptionalNamedType("subject", SubjectField().subtype(explicitTag=_explicit(8))),
-    namedtype.OptionalNamedType(
-        "expiry-time", ExpiryTimeField().subtype(implicitTag=_implicit(9))
-    ),
-    namedtype.OptionalNamedType("reply-time", ReplyTimeField().subtype(implicitTag=_implicit(10))),
+    namedtype.OptionalNamedType("subject", SubjectField().subtype(explicitTag=explicit(8))),
+    namedtype.OptionalNamedType("expiry-time", ExpiryTimeField().subtype(implicitTag=implicit(9))),
+    namedtype.OptionalNamedType("reply-time", ReplyTimeField().subtype(implicitTag=implicit(10))),
     namedtype.OptionalNamedType(
         "reply-recipients",
-        ReplyRecipientsField().subtype(implicitTag=_implicit(11, constructed=True)),
+        ReplyRecipientsField().subtype(implicitTag=implicit(11, constructed=True)),
     ),
     namedtype.DefaultedNamedType(
-        "importance", ImportanceField().subtype(implicitTag=_implicit(12), value="normal")
+        "importance", ImportanceField().subtype(implicitTag=implicit(12), value="normal")
     ),
     namedtype.OptionalNamedType(
-        "sensitivity", SensitivityField().subtype(implicitTag=_implicit(13))
+        "sensitivity", SensitivityField().subtype(implicitTag=implicit(13))
     ),
     namedtype.DefaultedNamedType(
         "auto-forwarded",
-        AutoForwardedField().subtype(implicitTag=_implicit(14), value=False),
+        AutoForwardedField().subtype(implicitTag=implicit(14), value=False),
     ),
     namedtype.OptionalNamedType(
-        "extensions", ExtensionsField().subtype(implicitTag=_implicit(15, constructed=True))
+        "extensions", ExtensionsField().subtype(implicitTag=implicit(15, constructed=True))
     ),
 )
 
@@ -402,7 +394,7 @@ class IA5TextParameters(univ.Set):
 
 IA5TextParameters.componentType = namedtype.NamedTypes(
     namedtype.DefaultedNamedType(
-        "repertoire", Repertoire().subtype(implicitTag=_implicit(0), value="ia5")
+        "repertoire", Repertoire().subtype(implicitTag=implicit(0), value="ia5")
     ),
 )
 
@@ -430,11 +422,11 @@ class G3FacsimileParameters(univ.Set):
 
 G3FacsimileParameters.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType(
-        "number-of-pages", univ.Integer().subtype(implicitTag=_implicit(0))
+        "number-of-pages", univ.Integer().subtype(implicitTag=implicit(0))
     ),
     namedtype.OptionalNamedType(
         "non-basic-parameters",
-        G3FacsimileNonBasicParameters().subtype(implicitTag=_implicit(1)),
+        G3FacsimileNonBasicParameters().subtype(implicitTag=implicit(1)),
     ),
 )
 
@@ -465,14 +457,14 @@ class TeletexParameters(univ.Set):
 
 TeletexParameters.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType(
-        "number-of-pages", univ.Integer().subtype(implicitTag=_implicit(0))
+        "number-of-pages", univ.Integer().subtype(implicitTag=implicit(0))
     ),
     namedtype.DefaultedNamedType(
-        "telex-compatible", univ.Boolean().subtype(implicitTag=_implicit(1), value=False)
+        "telex-compatible", univ.Boolean().subtype(implicitTag=implicit(1), value=False)
     ),
     namedtype.OptionalNamedType(
         "non-basic-parameters",
-        TeletexNonBasicParameters().subtype(implicitTag=_implicit(2, constructed=True)),
+        TeletexNonBasicParameters().subtype(implicitTag=implicit(2, constructed=True)),
     ),
 )
 
@@ -511,7 +503,7 @@ class VideotexParameters(univ.Set):
 
 
 VideotexParameters.componentType = namedtype.NamedTypes(
-    namedtype.OptionalNamedType("syntax", VideotexSyntax().subtype(implicitTag=_implicit(0))),
+    namedtype.OptionalNamedType("syntax", VideotexSyntax().subtype(implicitTag=implicit(0))),
 )
 
 
@@ -538,11 +530,11 @@ class MessageParameters(univ.Set):
 
 MessageParameters.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType(
-        "delivery-time", MessageDeliveryTime().subtype(implicitTag=_implicit(0))
+        "delivery-time", MessageDeliveryTime().subtype(implicitTag=implicit(0))
     ),
     namedtype.OptionalNamedType(
         "delivery-envelope",
-        OtherMessageDeliveryFields().subtype(implicitTag=_implicit(1, constructed=True)),
+        OtherMessageDeliveryFields().subtype(implicitTag=implicit(1, constructed=True)),
     ),
 )
 
@@ -589,7 +581,7 @@ class ExtendedBodyPart(univ.Sequence):
 # (1988: ExternallyDefinedBodyPart with EXTERNAL parameters and data)
 ExtendedBodyPart.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType(
-        "parameters", External().subtype(implicitTag=_implicit(0, constructed=True))
+        "parameters", External().subtype(implicitTag=implicit(0, constructed=True))
     ),
     namedtype.NamedType("data", External()),
 )
@@ -609,38 +601,38 @@ BodyPart.componentType = namedtype.NamedTypes(
             componentType=namedtype.NamedTypes(
                 namedtype.NamedType(
                     "ia5-text",
-                    IA5TextBodyPart().subtype(implicitTag=_implicit(0, constructed=True)),
+                    IA5TextBodyPart().subtype(implicitTag=implicit(0, constructed=True)),
                 ),
                 namedtype.NamedType(
                     "g3-facsimile",
-                    G3FacsimileBodyPart().subtype(implicitTag=_implicit(3, constructed=True)),
+                    G3FacsimileBodyPart().subtype(implicitTag=implicit(3, constructed=True)),
                 ),
                 namedtype.NamedType(
                     "teletex",
-                    TeletexBodyPart().subtype(implicitTag=_implicit(5, constructed=True)),
+                    TeletexBodyPart().subtype(implicitTag=implicit(5, constructed=True)),
                 ),
                 namedtype.NamedType(
                     "videotex",
-                    VideotexBodyPart().subtype(implicitTag=_implicit(6, constructed=True)),
+                    VideotexBodyPart().subtype(implicitTag=implicit(6, constructed=True)),
                 ),
                 namedtype.NamedType(
                     "message",
-                    MessageBodyPart().subtype(implicitTag=_implicit(9, constructed=True)),
+                    MessageBodyPart().subtype(implicitTag=implicit(9, constructed=True)),
                 ),
                 namedtype.NamedType(
                     "bilaterally-defined",
-                    BilaterallyDefinedBodyPart().subtype(implicitTag=_implicit(14)),
+                    BilaterallyDefinedBodyPart().subtype(implicitTag=implicit(14)),
                 ),
                 # an open type: its [7] is explicit
                 namedtype.NamedType(
                     "nationally-defined",
-                    NationallyDefinedBodyPart().subtype(explicitTag=_explicit(7)),
+                    NationallyDefinedBodyPart().subtype(explicitTag=explicit(7)),
                 ),
             )
         ),
     ),
     namedtype.NamedType(
-        "extended", ExtendedBodyPart().subtype(implicitTag=_implicit(15, constructed=True))
+        "extended", ExtendedBodyPart().subtype(implicitTag=implicit(15, constructed=True))
     ),
 )
 
@@ -672,11 +664,11 @@ class SubjectIPMField(IPMIdentifier):
     pass
 
 
-class IPNOriginatorField(ORDescriptor):
+class IPNOriginatorField(AbsentWhenEmpty, ORDescriptor):
     pass
 
 
-class IPMIntendedRecipientField(ORDescriptor):
+class IPMIntendedRecipientField(AbsentWhenEmpty, ORDescriptor):
     pass
 
 
@@ -735,20 +727,20 @@ class NonReceiptFields(univ.Set):
 
 NonReceiptFields.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
-        "non-receipt-reason", NonReceiptReasonField().subtype(implicitTag=_implicit(0))
+        "non-receipt-reason", NonReceiptReasonField().subtype(implicitTag=implicit(0))
     ),
     namedtype.OptionalNamedType(
-        "discard-reason", DiscardReasonField().subtype(implicitTag=_implicit(1))
+        "discard-reason", DiscardReasonField().subtype(implicitTag=implicit(1))
     ),
     namedtype.OptionalNamedType(
-        "auto-forward-comment", AutoForwardCommentField().subtype(implicitTag=_implicit(2))
+        "auto-forward-comment", AutoForwardCommentField().subtype(implicitTag=implicit(2))
     ),
     namedtype.OptionalNamedType(
-        "returned-ipm", ReturnedIPMField().subtype(implicitTag=_implicit(3, constructed=True))
+        "returned-ipm", ReturnedIPMField().subtype(implicitTag=implicit(3, constructed=True))
     ),
     namedtype.OptionalNamedType(
         "nrn-extensions",
-        NRNExtensionsField().subtype(implicitTag=_implicit(4, constructed=True)),
+        NRNExtensionsField().subtype(implicitTag=implicit(4, constructed=True)),
     ),
 )
 
@@ -777,17 +769,17 @@ class ReceiptFields(univ.Set):
 
 
 ReceiptFields.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("receipt-time", ReceiptTimeField().subtype(implicitTag=_implicit(0))),
+    namedtype.NamedType("receipt-time", ReceiptTimeField().subtype(implicitTag=implicit(0))),
     namedtype.DefaultedNamedType(
         "acknowledgment-mode",
-        AcknowledgmentModeField().subtype(implicitTag=_implicit(1), value="manual"),
+        AcknowledgmentModeField().subtype(implicitTag=implicit(1), value="manual"),
     ),
     namedtype.OptionalNamedType(
-        "suppl-receipt-info", SupplReceiptInfoField().subtype(implicitTag=_implicit(2))
+        "suppl-receipt-info", SupplReceiptInfoField().subtype(implicitTag=implicit(2))
     ),
     namedtype.OptionalNamedType(
         "rn-extensions",
-        RNExtensionsField().subtype(implicitTag=_implicit(3, constructed=True)),
+        RNExtensionsField().subtype(implicitTag=implicit(3, constructed=True)),
     ),
 )
 
@@ -806,16 +798,16 @@ IPN.componentType = namedtype.NamedTypes(
     namedtype.NamedType("subject-ipm", SubjectIPMField()),
     namedtype.OptionalNamedType(
         "ipn-originator",
-        IPNOriginatorField().subtype(implicitTag=_implicit(1, constructed=True)),
+        IPNOriginatorField().subtype(implicitTag=implicit(1, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "ipm-intended-recipient",
-        IPMIntendedRecipientField().subtype(implicitTag=_implicit(2, constructed=True)),
+        IPMIntendedRecipientField().subtype(implicitTag=implicit(2, constructed=True)),
     ),
     namedtype.OptionalNamedType("conversion-eits", ConversionEITsField()),
     namedtype.OptionalNamedType(
         "notification-extensions",
-        NotificationExtensionsField().subtype(implicitTag=_implicit(3, constructed=True)),
+        NotificationExtensionsField().subtype(implicitTag=implicit(3, constructed=True)),
     ),
     namedtype.NamedType(
         "choice",
@@ -823,20 +815,20 @@ IPN.componentType = namedtype.NamedTypes(
             componentType=namedtype.NamedTypes(
                 namedtype.NamedType(
                     "non-receipt-fields",
-                    NonReceiptFields().subtype(implicitTag=_implicit(0, constructed=True)),
+                    NonReceiptFields().subtype(implicitTag=implicit(0, constructed=True)),
                 ),
                 namedtype.NamedType(
                     "receipt-fields",
-                    ReceiptFields().subtype(implicitTag=_implicit(1, constructed=True)),
+                    ReceiptFields().subtype(implicitTag=implicit(1, constructed=True)),
                 ),
                 namedtype.NamedType(
                     "other-notification-type-fields",
                     OtherNotificationTypeFields().subtype(
-                        implicitTag=_implicit(2, constructed=True)
+                        implicitTag=implicit(2, constructed=True)
                     ),
                 ),
             )
-        ).subtype(explicitTag=_explicit(0)),
+        ).subtype(explicitTag=explicit(0)),
     ),
 )
 
@@ -849,8 +841,8 @@ class InformationObject(univ.Choice):
 
 
 InformationObject.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("ipm", IPM().subtype(implicitTag=_implicit(0, constructed=True))),
-    namedtype.NamedType("ipn", IPN().subtype(implicitTag=_implicit(1, constructed=True))),
+    namedtype.NamedType("ipm", IPM().subtype(implicitTag=implicit(0, constructed=True))),
+    namedtype.NamedType("ipn", IPN().subtype(implicitTag=implicit(1, constructed=True))),
 )
 
 

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pyasn1.type import char, constraint, namedtype, namedval, tag, univ, useful
+from pyasn1.type import char, constraint, namedtype, namedval, univ, useful
 from pyasn1_modules import rfc5280
 
 from gateway.x400.asn1 import ber, mts
@@ -51,12 +51,7 @@ from gateway.x400.asn1.mts import (
     UniversalOrBMPString,
     universal_or_bmp_string,
 )
-
-
-def _implicit(number: int, constructed: bool = False) -> tag.Tag:
-    fmt = tag.tagFormatConstructed if constructed else tag.tagFormatSimple
-    return tag.Tag(tag.tagClassContext, fmt, number)
-
+from gateway.x400.asn1.tags import implicit
 
 # -- Incomplete Copy
 
@@ -111,10 +106,10 @@ class BodyPartSecurityLabel(univ.Choice):
 
 
 BodyPartSecurityLabel.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("body-part-unlabelled", univ.Null().subtype(implicitTag=_implicit(0))),
+    namedtype.NamedType("body-part-unlabelled", univ.Null().subtype(implicitTag=implicit(0))),
     namedtype.NamedType(
         "body-part-security-label",
-        SecurityLabel().subtype(implicitTag=_implicit(1, constructed=True)),
+        SecurityLabel().subtype(implicitTag=implicit(1, constructed=True)),
     ),
 )
 
@@ -130,16 +125,16 @@ class IPMSecurityLabel(univ.Sequence):
 IPMSecurityLabel.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
         "content-security-label",
-        SecurityLabel().subtype(implicitTag=_implicit(0, constructed=True)),
+        SecurityLabel().subtype(implicitTag=implicit(0, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "heading-security-label",
-        _OptionalSecurityLabel().subtype(implicitTag=_implicit(1, constructed=True)),
+        _OptionalSecurityLabel().subtype(implicitTag=implicit(1, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "body-part-security-labels",
         univ.SequenceOf(componentType=BodyPartSecurityLabel()).subtype(
-            implicitTag=_implicit(2, constructed=True)
+            implicitTag=implicit(2, constructed=True)
         ),
     ),
 )
@@ -217,6 +212,10 @@ class AlphaCode(UniversalOrBMPString):
 AlphaCode.componentType = universal_or_bmp_string(ub_alpha_code_length)
 
 
+class _OptionalORDescriptor(AbsentWhenEmpty, ORDescriptor):
+    """ORDescriptor (all components OPTIONAL) in an OPTIONAL position."""
+
+
 class DistributionCode(univ.Sequence):
     pass
 
@@ -225,7 +224,8 @@ DistributionCode.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType("oid-code", univ.ObjectIdentifier()),
     namedtype.OptionalNamedType("alphanumeric-code", AlphaCode()),
     namedtype.OptionalNamedType(
-        "or-descriptor", ORDescriptor().subtype(implicitTag=_implicit(0, constructed=True))
+        "or-descriptor",
+        _OptionalORDescriptor().subtype(implicitTag=implicit(0, constructed=True)),
     ),
 )
 
@@ -264,10 +264,10 @@ class InformationCategory(univ.Sequence):
 
 InformationCategory.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType(
-        "reference", univ.ObjectIdentifier().subtype(implicitTag=_implicit(0))
+        "reference", univ.ObjectIdentifier().subtype(implicitTag=implicit(0))
     ),
     namedtype.OptionalNamedType(
-        "description", DescriptionString().subtype(implicitTag=_implicit(1, constructed=True))
+        "description", DescriptionString().subtype(implicitTag=implicit(1, constructed=True))
     ),
 )
 

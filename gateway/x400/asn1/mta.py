@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyasn1.type import constraint, namedtype, namedval, tag, univ
+from pyasn1.type import constraint, namedtype, namedval, univ
 
 from gateway.x400.asn1 import mts
 from gateway.x400.asn1.ipms_heading_extensions import DSN_EXTENSIONS
@@ -61,26 +61,13 @@ from gateway.x400.asn1.mts import (
     SupplementaryInformation,
     Time,
 )
+from gateway.x400.asn1.tags import application, explicit, implicit
 from gateway.x400.asn1.upper_bounds import (
     ub_bit_options,
     ub_integer_options,
     ub_recipients,
     ub_transfers,
 )
-
-
-def _implicit(number: int, constructed: bool = False) -> tag.Tag:
-    fmt = tag.tagFormatConstructed if constructed else tag.tagFormatSimple
-    return tag.Tag(tag.tagClassContext, fmt, number)
-
-
-def _explicit(number: int) -> tag.Tag:
-    return tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, number)
-
-
-def _application(number: int, constructed: bool = False) -> tag.Tag:
-    fmt = tag.tagFormatConstructed if constructed else tag.tagFormatSimple
-    return tag.Tag(tag.tagClassApplication, fmt, number)
 
 
 class Content(mts.Content):
@@ -97,12 +84,12 @@ class _MTABindAuthenticated(univ.Set):
 # initiator-credentials [1] InitiatorCredentials (WITH COMPONENTS {...,
 # protected ABSENT}): Credentials is a CHOICE, so [1] is explicit.
 _MTABindAuthenticated.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("initiator-name", MTAName().subtype(implicitTag=_implicit(0))),
+    namedtype.NamedType("initiator-name", MTAName().subtype(implicitTag=implicit(0))),
     namedtype.NamedType(
-        "initiator-credentials", InitiatorCredentials().subtype(explicitTag=_explicit(1))
+        "initiator-credentials", InitiatorCredentials().subtype(explicitTag=explicit(1))
     ),
     namedtype.OptionalNamedType(
-        "security-context", SecurityContext().subtype(implicitTag=_implicit(2, constructed=True))
+        "security-context", SecurityContext().subtype(implicitTag=implicit(2, constructed=True))
     ),
 )
 
@@ -115,7 +102,7 @@ MTABindArgument.componentType = namedtype.NamedTypes(
     namedtype.NamedType("unauthenticated", univ.Null()),
     namedtype.NamedType(
         "authenticated",
-        _MTABindAuthenticated().subtype(implicitTag=_implicit(1, constructed=True)),
+        _MTABindAuthenticated().subtype(implicitTag=implicit(1, constructed=True)),
     ),
 )
 
@@ -125,9 +112,9 @@ class _MTABindResultAuthenticated(univ.Set):
 
 
 _MTABindResultAuthenticated.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("responder-name", MTAName().subtype(implicitTag=_implicit(0))),
+    namedtype.NamedType("responder-name", MTAName().subtype(implicitTag=implicit(0))),
     namedtype.NamedType(
-        "responder-credentials", ResponderCredentials().subtype(explicitTag=_explicit(1))
+        "responder-credentials", ResponderCredentials().subtype(explicitTag=explicit(1))
     ),
 )
 
@@ -140,7 +127,7 @@ MTABindResult.componentType = namedtype.NamedTypes(
     namedtype.NamedType("unauthenticated", univ.Null()),
     namedtype.NamedType(
         "authenticated",
-        _MTABindResultAuthenticated().subtype(implicitTag=_implicit(1, constructed=True)),
+        _MTABindResultAuthenticated().subtype(implicitTag=implicit(1, constructed=True)),
     ),
 )
 
@@ -189,13 +176,13 @@ def _additional_actions() -> tuple[namedtype.NamedType, ...]:
     """COMPONENTS OF AdditionalActions ("other-actions DEFAULT {}" OPTIONAL)."""
     return (
         namedtype.OptionalNamedType(
-            "deferred-time", DeferredTime().subtype(implicitTag=_implicit(1))
+            "deferred-time", DeferredTime().subtype(implicitTag=implicit(1))
         ),
         namedtype.OptionalNamedType(
             "converted-encoded-information-types", ConvertedEncodedInformationTypes()
         ),
         namedtype.OptionalNamedType(
-            "other-actions", OtherActions().subtype(implicitTag=_implicit(3))
+            "other-actions", OtherActions().subtype(implicitTag=implicit(3))
         ),
     )
 
@@ -212,8 +199,8 @@ class DomainSuppliedInformation(univ.Set):
 
 
 DomainSuppliedInformation.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("arrival-time", ArrivalTime().subtype(implicitTag=_implicit(0))),
-    namedtype.NamedType("routing-action", RoutingAction().subtype(implicitTag=_implicit(2))),
+    namedtype.NamedType("arrival-time", ArrivalTime().subtype(implicitTag=implicit(0))),
+    namedtype.NamedType("routing-action", RoutingAction().subtype(implicitTag=implicit(2))),
     namedtype.OptionalNamedType("attempted-domain", GlobalDomainIdentifier()),
     *_additional_actions(),
 )
@@ -233,7 +220,7 @@ class TraceInformation(univ.SequenceOf):
     pass
 
 
-TraceInformation.tagSet = univ.SequenceOf.tagSet.tagImplicitly(_application(9, constructed=True))
+TraceInformation.tagSet = univ.SequenceOf.tagSet.tagImplicitly(application(9, constructed=True))
 TraceInformation.componentType = TraceInformationElement()
 TraceInformation.subtypeSpec = constraint.ValueSizeConstraint(1, ub_transfers)
 
@@ -247,8 +234,8 @@ class MTASuppliedInformation(univ.Set):
 
 
 MTASuppliedInformation.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("arrival-time", ArrivalTime().subtype(implicitTag=_implicit(0))),
-    namedtype.NamedType("routing-action", RoutingAction().subtype(implicitTag=_implicit(2))),
+    namedtype.NamedType("arrival-time", ArrivalTime().subtype(implicitTag=implicit(0))),
+    namedtype.NamedType("routing-action", RoutingAction().subtype(implicitTag=implicit(2))),
     namedtype.OptionalNamedType(
         "attempted",
         univ.Choice(
@@ -374,11 +361,11 @@ BilateralDomain.componentType = namedtype.NamedTypes(
                             # [0] is explicit
                             namedtype.NamedType(
                                 "administration-domain-name",
-                                AdministrationDomainName().subtype(explicitTag=_explicit(0)),
+                                AdministrationDomainName().subtype(explicitTag=explicit(0)),
                             ),
                             namedtype.NamedType(
                                 "private-domain-identifier",
-                                PrivateDomainIdentifier().subtype(explicitTag=_explicit(1)),
+                                PrivateDomainIdentifier().subtype(explicitTag=explicit(1)),
                             ),
                         )
                     ),
@@ -418,12 +405,12 @@ class LastTraceInformation(univ.Set):
 
 
 LastTraceInformation.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("arrival-time", ArrivalTime().subtype(implicitTag=_implicit(0))),
+    namedtype.NamedType("arrival-time", ArrivalTime().subtype(implicitTag=implicit(0))),
     namedtype.OptionalNamedType(
         "converted-encoded-information-types", ConvertedEncodedInformationTypes()
     ),
     # ReportType is a CHOICE: [1] is explicit
-    namedtype.NamedType("report-type", ReportType().subtype(explicitTag=_explicit(1))),
+    namedtype.NamedType("report-type", ReportType().subtype(explicitTag=explicit(1))),
 )
 
 
@@ -466,7 +453,62 @@ class PerRecipientReportTransferExtensions(_Extensions):
 def _extensions(number: int, spec: Any) -> namedtype.NamedType:
     """``extensions [n] SET OF ExtensionField DEFAULT {}`` as OPTIONAL."""
     return namedtype.OptionalNamedType(
-        "extensions", spec.subtype(implicitTag=_implicit(number, constructed=True))
+        "extensions", spec.subtype(implicitTag=implicit(number, constructed=True))
+    )
+
+
+def _per_recipient_transfer_fields(extensions: _Extensions) -> namedtype.NamedTypes:
+    """PerRecipientMessageTransferFields and PerRecipientProbeTransferFields:
+    the same SET, but for the type of their extensions."""
+    return namedtype.NamedTypes(
+        namedtype.NamedType("recipient-name", RecipientName()),
+        namedtype.NamedType(
+            "originally-specified-recipient-number",
+            OriginallySpecifiedRecipientNumber().subtype(implicitTag=implicit(0)),
+        ),
+        namedtype.NamedType(
+            "per-recipient-indicators", PerRecipientIndicators().subtype(implicitTag=implicit(1))
+        ),
+        namedtype.OptionalNamedType(
+            "explicit-conversion", ExplicitConversion().subtype(implicitTag=implicit(2))
+        ),
+        _extensions(3, extensions),
+    )
+
+
+def _originator_and_content() -> tuple[namedtype.NamedType, ...]:
+    """The originator and content fields of PerMessageTransferFields and
+    PerProbeTransferFields, after the message- or probe-identifier."""
+    return (
+        namedtype.NamedType("originator-name", OriginatorName()),
+        namedtype.OptionalNamedType(
+            "original-encoded-information-types", OriginalEncodedInformationTypes()
+        ),
+        namedtype.NamedType("content-type", ContentType()),
+        namedtype.OptionalNamedType("content-identifier", ContentIdentifier()),
+    )
+
+
+def _bilateral_information_and_trace(extensions: _Extensions) -> tuple[namedtype.NamedType, ...]:
+    """The last fields of PerMessageTransferFields and PerProbeTransferFields:
+    per-domain-bilateral-information [1], trace-information, extensions [3]."""
+    return (
+        namedtype.OptionalNamedType(
+            "per-domain-bilateral-information",
+            _PerDomainBilateralInformationList().subtype(
+                implicitTag=implicit(1, constructed=True)
+            ),
+        ),
+        namedtype.NamedType("trace-information", TraceInformation()),
+        _extensions(3, extensions),
+    )
+
+
+def _per_recipient_fields(fields: univ.SequenceOf, number: int) -> namedtype.NamedType:
+    """``per-recipient-fields [number] SEQUENCE SIZE (1..ub-recipients) OF ...``
+    of the three transfer envelopes/contents."""
+    return namedtype.NamedType(
+        "per-recipient-fields", fields.subtype(implicitTag=implicit(number, constructed=True))
     )
 
 
@@ -477,44 +519,21 @@ class PerRecipientMessageTransferFields(univ.Set):
     pass
 
 
-PerRecipientMessageTransferFields.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("recipient-name", RecipientName()),
-    namedtype.NamedType(
-        "originally-specified-recipient-number",
-        OriginallySpecifiedRecipientNumber().subtype(implicitTag=_implicit(0)),
-    ),
-    namedtype.NamedType(
-        "per-recipient-indicators", PerRecipientIndicators().subtype(implicitTag=_implicit(1))
-    ),
-    namedtype.OptionalNamedType(
-        "explicit-conversion", ExplicitConversion().subtype(implicitTag=_implicit(2))
-    ),
-    _extensions(3, PerRecipientMessageTransferExtensions()),
+PerRecipientMessageTransferFields.componentType = _per_recipient_transfer_fields(
+    PerRecipientMessageTransferExtensions()
 )
 
 
 def _per_message_transfer_fields() -> tuple[namedtype.NamedType, ...]:
     return (
         namedtype.NamedType("message-identifier", MessageIdentifier()),
-        namedtype.NamedType("originator-name", OriginatorName()),
-        namedtype.OptionalNamedType(
-            "original-encoded-information-types", OriginalEncodedInformationTypes()
-        ),
-        namedtype.NamedType("content-type", ContentType()),
-        namedtype.OptionalNamedType("content-identifier", ContentIdentifier()),
+        *_originator_and_content(),
         namedtype.DefaultedNamedType("priority", Priority("normal")),
         namedtype.OptionalNamedType("per-message-indicators", PerMessageIndicators()),
         namedtype.OptionalNamedType(
-            "deferred-delivery-time", DeferredDeliveryTime().subtype(implicitTag=_implicit(0))
+            "deferred-delivery-time", DeferredDeliveryTime().subtype(implicitTag=implicit(0))
         ),
-        namedtype.OptionalNamedType(
-            "per-domain-bilateral-information",
-            _PerDomainBilateralInformationList().subtype(
-                implicitTag=_implicit(1, constructed=True)
-            ),
-        ),
-        namedtype.NamedType("trace-information", TraceInformation()),
-        _extensions(3, MessageTransferExtensions()),
+        *_bilateral_information_and_trace(MessageTransferExtensions()),
     )
 
 
@@ -541,12 +560,7 @@ class MessageTransferEnvelope(univ.Set):
 
 MessageTransferEnvelope.componentType = namedtype.NamedTypes(
     *_per_message_transfer_fields(),
-    namedtype.NamedType(
-        "per-recipient-fields",
-        _PerRecipientMessageTransferFieldsList().subtype(
-            implicitTag=_implicit(2, constructed=True)
-        ),
-    ),
+    _per_recipient_fields(_PerRecipientMessageTransferFieldsList(), 2),
 )
 
 
@@ -557,43 +571,20 @@ class PerRecipientProbeTransferFields(univ.Set):
     pass
 
 
-PerRecipientProbeTransferFields.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("recipient-name", RecipientName()),
-    namedtype.NamedType(
-        "originally-specified-recipient-number",
-        OriginallySpecifiedRecipientNumber().subtype(implicitTag=_implicit(0)),
-    ),
-    namedtype.NamedType(
-        "per-recipient-indicators", PerRecipientIndicators().subtype(implicitTag=_implicit(1))
-    ),
-    namedtype.OptionalNamedType(
-        "explicit-conversion", ExplicitConversion().subtype(implicitTag=_implicit(2))
-    ),
-    _extensions(3, PerRecipientProbeTransferExtensions()),
+PerRecipientProbeTransferFields.componentType = _per_recipient_transfer_fields(
+    PerRecipientProbeTransferExtensions()
 )
 
 
 def _per_probe_transfer_fields() -> tuple[namedtype.NamedType, ...]:
     return (
         namedtype.NamedType("probe-identifier", ProbeIdentifier()),
-        namedtype.NamedType("originator-name", OriginatorName()),
+        *_originator_and_content(),
         namedtype.OptionalNamedType(
-            "original-encoded-information-types", OriginalEncodedInformationTypes()
-        ),
-        namedtype.NamedType("content-type", ContentType()),
-        namedtype.OptionalNamedType("content-identifier", ContentIdentifier()),
-        namedtype.OptionalNamedType(
-            "content-length", mts.ContentLength().subtype(implicitTag=_implicit(0))
+            "content-length", mts.ContentLength().subtype(implicitTag=implicit(0))
         ),
         namedtype.OptionalNamedType("per-message-indicators", PerMessageIndicators()),
-        namedtype.OptionalNamedType(
-            "per-domain-bilateral-information",
-            _PerDomainBilateralInformationList().subtype(
-                implicitTag=_implicit(1, constructed=True)
-            ),
-        ),
-        namedtype.NamedType("trace-information", TraceInformation()),
-        _extensions(3, ProbeTransferExtensions()),
+        *_bilateral_information_and_trace(ProbeTransferExtensions()),
     )
 
 
@@ -618,10 +609,7 @@ class ProbeTransferEnvelope(univ.Set):
 
 ProbeTransferEnvelope.componentType = namedtype.NamedTypes(
     *_per_probe_transfer_fields(),
-    namedtype.NamedType(
-        "per-recipient-fields",
-        _PerRecipientProbeTransferFieldsList().subtype(implicitTag=_implicit(2, constructed=True)),
-    ),
+    _per_recipient_fields(_PerRecipientProbeTransferFieldsList(), 2),
 )
 
 
@@ -650,26 +638,26 @@ class PerRecipientReportTransferFields(univ.Set):
 PerRecipientReportTransferFields.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
         "actual-recipient-name",
-        ActualRecipientName().subtype(implicitTag=_implicit(0, constructed=True)),
+        ActualRecipientName().subtype(implicitTag=implicit(0, constructed=True)),
     ),
     namedtype.NamedType(
         "originally-specified-recipient-number",
-        OriginallySpecifiedRecipientNumber().subtype(implicitTag=_implicit(1)),
+        OriginallySpecifiedRecipientNumber().subtype(implicitTag=implicit(1)),
     ),
     namedtype.NamedType(
-        "per-recipient-indicators", PerRecipientIndicators().subtype(implicitTag=_implicit(2))
+        "per-recipient-indicators", PerRecipientIndicators().subtype(implicitTag=implicit(2))
     ),
     namedtype.NamedType(
         "last-trace-information",
-        LastTraceInformation().subtype(implicitTag=_implicit(3, constructed=True)),
+        LastTraceInformation().subtype(implicitTag=implicit(3, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "originally-intended-recipient-name",
-        OriginallyIntendedRecipientName().subtype(implicitTag=_implicit(4, constructed=True)),
+        OriginallyIntendedRecipientName().subtype(implicitTag=implicit(4, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "supplementary-information",
-        SupplementaryInformation().subtype(implicitTag=_implicit(5)),
+        SupplementaryInformation().subtype(implicitTag=implicit(5)),
     ),
     _extensions(6, PerRecipientReportTransferExtensions()),
 )
@@ -687,11 +675,11 @@ def _per_report_transfer_fields() -> tuple[namedtype.NamedType, ...]:
         namedtype.OptionalNamedType("content-type", ContentType()),
         namedtype.OptionalNamedType("content-identifier", ContentIdentifier()),
         namedtype.OptionalNamedType(
-            "returned-content", Content().subtype(implicitTag=_implicit(1))
+            "returned-content", Content().subtype(implicitTag=implicit(1))
         ),
         # an open type: its [2] is explicit
         namedtype.OptionalNamedType(
-            "additional-information", AdditionalInformation().subtype(explicitTag=_explicit(2))
+            "additional-information", AdditionalInformation().subtype(explicitTag=explicit(2))
         ),
         _extensions(3, ReportTransferContentExtensions()),
     )
@@ -720,12 +708,7 @@ class ReportTransferContent(univ.Set):
 
 ReportTransferContent.componentType = namedtype.NamedTypes(
     *_per_report_transfer_fields(),
-    namedtype.NamedType(
-        "per-recipient-fields",
-        _PerRecipientReportTransferFieldsList().subtype(
-            implicitTag=_implicit(0, constructed=True)
-        ),
-    ),
+    _per_recipient_fields(_PerRecipientReportTransferFieldsList(), 0),
 )
 
 
@@ -764,9 +747,9 @@ class MTS_APDU(univ.Choice):  # ASN.1 MTS-APDU, hyphen made underscore
 
 
 MTS_APDU.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("message", Message().subtype(implicitTag=_implicit(0, constructed=True))),
-    namedtype.NamedType("probe", Probe().subtype(implicitTag=_implicit(2, constructed=True))),
-    namedtype.NamedType("report", Report().subtype(implicitTag=_implicit(1, constructed=True))),
+    namedtype.NamedType("message", Message().subtype(implicitTag=implicit(0, constructed=True))),
+    namedtype.NamedType("probe", Probe().subtype(implicitTag=implicit(2, constructed=True))),
+    namedtype.NamedType("report", Report().subtype(implicitTag=implicit(1, constructed=True))),
 )
 
 

@@ -41,10 +41,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyasn1 import error as pyasn1_error
-from pyasn1.type import base, char, constraint, namedtype, namedval, tag, tagmap, univ, useful
+from pyasn1.type import base, char, constraint, namedtype, namedval, tagmap, univ, useful
 from pyasn1_modules import rfc5280
 
 from gateway.x400.asn1 import ber
+from gateway.x400.asn1.tags import application, explicit, implicit
 from gateway.x400.asn1.upper_bounds import (
     ub_bit_options,
     ub_built_in_content_type,
@@ -70,20 +71,6 @@ from gateway.x400.asn1.upper_bounds import (
     ub_security_labels,
     ub_supplementary_info_length,
 )
-
-
-def _implicit(number: int, constructed: bool = False) -> tag.Tag:
-    fmt = tag.tagFormatConstructed if constructed else tag.tagFormatSimple
-    return tag.Tag(tag.tagClassContext, fmt, number)
-
-
-def _explicit(number: int) -> tag.Tag:
-    return tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, number)
-
-
-def _application(number: int, constructed: bool = False) -> tag.Tag:
-    fmt = tag.tagFormatConstructed if constructed else tag.tagFormatSimple
-    return tag.Tag(tag.tagClassApplication, fmt, number)
 
 
 class TaggedAny(univ.Any):
@@ -151,12 +138,10 @@ class ORName(univ.Sequence):
 # ORName ::= [APPLICATION 0] SEQUENCE { COMPONENTS OF ORAddress,
 #                                       directory-name [0] Name OPTIONAL }
 # Name is a CHOICE, so its [0] tag is explicit even in an IMPLICIT TAGS module.
-ORName.tagSet = univ.Sequence.tagSet.tagImplicitly(_application(0, constructed=True))
+ORName.tagSet = univ.Sequence.tagSet.tagImplicitly(application(0, constructed=True))
 ORName.componentType = namedtype.NamedTypes(
     *rfc5280.ORAddress.componentType.namedTypes,
-    namedtype.OptionalNamedType(
-        "directory-name", rfc5280.Name().subtype(explicitTag=_explicit(0))
-    ),
+    namedtype.OptionalNamedType("directory-name", rfc5280.Name().subtype(explicitTag=explicit(0))),
 )
 
 
@@ -250,7 +235,7 @@ class GlobalDomainIdentifier(univ.Sequence):
 
 
 GlobalDomainIdentifier.tagSet = univ.Sequence.tagSet.tagImplicitly(
-    _application(3, constructed=True)
+    application(3, constructed=True)
 )
 GlobalDomainIdentifier.componentType = namedtype.NamedTypes(
     namedtype.NamedType("country-name", CountryName()),
@@ -270,7 +255,7 @@ class MTSIdentifier(univ.Sequence):
     pass
 
 
-MTSIdentifier.tagSet = univ.Sequence.tagSet.tagImplicitly(_application(4, constructed=True))
+MTSIdentifier.tagSet = univ.Sequence.tagSet.tagImplicitly(application(4, constructed=True))
 MTSIdentifier.componentType = namedtype.NamedTypes(
     namedtype.NamedType("global-domain-identifier", GlobalDomainIdentifier()),
     namedtype.NamedType("local-identifier", LocalIdentifier()),
@@ -371,20 +356,20 @@ class TeletexNonBasicParameters(AbsentWhenEmpty, univ.Set):
 
 TeletexNonBasicParameters.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType(
-        "graphic-character-sets", char.TeletexString().subtype(implicitTag=_implicit(0))
+        "graphic-character-sets", char.TeletexString().subtype(implicitTag=implicit(0))
     ),
     namedtype.OptionalNamedType(
-        "control-character-sets", char.TeletexString().subtype(implicitTag=_implicit(1))
+        "control-character-sets", char.TeletexString().subtype(implicitTag=implicit(1))
     ),
     namedtype.OptionalNamedType(
-        "page-formats", univ.OctetString().subtype(implicitTag=_implicit(2))
+        "page-formats", univ.OctetString().subtype(implicitTag=implicit(2))
     ),
     namedtype.OptionalNamedType(
         "miscellaneous-terminal-capabilities",
-        char.TeletexString().subtype(implicitTag=_implicit(3)),
+        char.TeletexString().subtype(implicitTag=implicit(3)),
     ),
     namedtype.OptionalNamedType(
-        "private-use", univ.OctetString().subtype(implicitTag=_implicit(4))
+        "private-use", univ.OctetString().subtype(implicitTag=implicit(4))
     ),
 )
 
@@ -399,22 +384,22 @@ class EncodedInformationTypes(univ.Set):
 #   extended-encoded-information-types [4] ... OPTIONAL }
 # NonBasicParameters' "DEFAULT {}" components are modelled as OPTIONAL: absent
 # means the empty default, and a present empty value is kept as sent.
-EncodedInformationTypes.tagSet = univ.Set.tagSet.tagImplicitly(_application(5, constructed=True))
+EncodedInformationTypes.tagSet = univ.Set.tagSet.tagImplicitly(application(5, constructed=True))
 EncodedInformationTypes.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
         "built-in-encoded-information-types",
-        BuiltInEncodedInformationTypes().subtype(implicitTag=_implicit(0)),
+        BuiltInEncodedInformationTypes().subtype(implicitTag=implicit(0)),
     ),
     namedtype.OptionalNamedType(
-        "g3-facsimile", G3FacsimileNonBasicParameters().subtype(implicitTag=_implicit(1))
+        "g3-facsimile", G3FacsimileNonBasicParameters().subtype(implicitTag=implicit(1))
     ),
     namedtype.OptionalNamedType(
         "teletex",
-        TeletexNonBasicParameters().subtype(implicitTag=_implicit(2, constructed=True)),
+        TeletexNonBasicParameters().subtype(implicitTag=implicit(2, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "extended-encoded-information-types",
-        ExtendedEncodedInformationTypes().subtype(implicitTag=_implicit(4, constructed=True)),
+        ExtendedEncodedInformationTypes().subtype(implicitTag=implicit(4, constructed=True)),
     ),
 )
 
@@ -434,7 +419,7 @@ class BuiltInContentType(univ.Integer):
     pass
 
 
-BuiltInContentType.tagSet = univ.Integer.tagSet.tagImplicitly(_application(6))
+BuiltInContentType.tagSet = univ.Integer.tagSet.tagImplicitly(application(6))
 BuiltInContentType.namedValues = namedval.NamedValues(
     ("unidentified", 0),
     ("external", 1),
@@ -468,7 +453,7 @@ class DeliveredContentType(univ.Choice):
 
 
 DeliveredContentType.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("built-in", BuiltInContentType().subtype(implicitTag=_implicit(0))),
+    namedtype.NamedType("built-in", BuiltInContentType().subtype(implicitTag=implicit(0))),
     namedtype.NamedType("extended", ExtendedContentType()),
 )
 
@@ -477,7 +462,7 @@ class ContentIdentifier(char.PrintableString):
     pass
 
 
-ContentIdentifier.tagSet = char.PrintableString.tagSet.tagImplicitly(_application(10))
+ContentIdentifier.tagSet = char.PrintableString.tagSet.tagImplicitly(application(10))
 ContentIdentifier.subtypeSpec = constraint.ValueSizeConstraint(1, ub_content_id_length)
 
 
@@ -492,7 +477,7 @@ class Priority(univ.Enumerated):
     pass
 
 
-Priority.tagSet = univ.Enumerated.tagSet.tagImplicitly(_application(7))
+Priority.tagSet = univ.Enumerated.tagSet.tagImplicitly(application(7))
 Priority.namedValues = namedval.NamedValues(("normal", 0), ("non-urgent", 1), ("urgent", 2))
 
 
@@ -502,7 +487,7 @@ class PerMessageIndicators(univ.BitString):
 
 # notification type-1: bit 5 'zero', bit 6 'one'; type-2: 5 'one', 6 'zero';
 # type-3: both 'one'.
-PerMessageIndicators.tagSet = univ.BitString.tagSet.tagImplicitly(_application(8))
+PerMessageIndicators.tagSet = univ.BitString.tagSet.tagImplicitly(application(8))
 PerMessageIndicators.namedValues = namedval.NamedValues(
     ("disclosure-of-other-recipients", 0),
     ("implicit-conversion-prohibited", 1),
@@ -707,10 +692,10 @@ class DeliveryReport(univ.Set):
 
 DeliveryReport.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
-        "message-delivery-time", MessageDeliveryTime().subtype(implicitTag=_implicit(0))
+        "message-delivery-time", MessageDeliveryTime().subtype(implicitTag=implicit(0))
     ),
     namedtype.DefaultedNamedType(
-        "type-of-MTS-user", TypeOfMTSUser().subtype(implicitTag=_implicit(1), value="public")
+        "type-of-MTS-user", TypeOfMTSUser().subtype(implicitTag=implicit(1), value="public")
     ),
 )
 
@@ -721,11 +706,11 @@ class NonDeliveryReport(univ.Set):
 
 NonDeliveryReport.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
-        "non-delivery-reason-code", NonDeliveryReasonCode().subtype(implicitTag=_implicit(0))
+        "non-delivery-reason-code", NonDeliveryReasonCode().subtype(implicitTag=implicit(0))
     ),
     namedtype.OptionalNamedType(
         "non-delivery-diagnostic-code",
-        NonDeliveryDiagnosticCode().subtype(implicitTag=_implicit(1)),
+        NonDeliveryDiagnosticCode().subtype(implicitTag=implicit(1)),
     ),
 )
 
@@ -736,10 +721,10 @@ class ReportType(univ.Choice):
 
 ReportType.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
-        "delivery", DeliveryReport().subtype(implicitTag=_implicit(0, constructed=True))
+        "delivery", DeliveryReport().subtype(implicitTag=implicit(0, constructed=True))
     ),
     namedtype.NamedType(
-        "non-delivery", NonDeliveryReport().subtype(implicitTag=_implicit(1, constructed=True))
+        "non-delivery", NonDeliveryReport().subtype(implicitTag=implicit(1, constructed=True))
     ),
 )
 
@@ -779,8 +764,8 @@ class SecurityCategory(univ.Sequence):
 
 # value [1] SECURITY-CATEGORY.&Type -- an open type, so its tag is explicit
 SecurityCategory.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("type", univ.ObjectIdentifier().subtype(implicitTag=_implicit(0))),
-    namedtype.NamedType("value", univ.Any().subtype(explicitTag=_explicit(1))),
+    namedtype.NamedType("type", univ.ObjectIdentifier().subtype(implicitTag=implicit(0))),
+    namedtype.NamedType("value", univ.Any().subtype(explicitTag=explicit(1))),
 )
 
 
@@ -928,10 +913,10 @@ class Credentials(univ.Choice):
 Credentials.componentType = namedtype.NamedTypes(
     namedtype.NamedType("simple", Password()),
     namedtype.NamedType(
-        "strong", StrongCredentials().subtype(implicitTag=_implicit(0, constructed=True))
+        "strong", StrongCredentials().subtype(implicitTag=implicit(0, constructed=True))
     ),
     namedtype.NamedType(
-        "protected", ProtectedPassword().subtype(implicitTag=_implicit(1, constructed=True))
+        "protected", ProtectedPassword().subtype(implicitTag=implicit(1, constructed=True))
     ),
 )
 
@@ -986,7 +971,7 @@ class StandardExtension(TaggedAny):
         return int.from_bytes(bytes(self), "big", signed=True)
 
 
-StandardExtension.tagSet = univ.Any.tagSet.tagImplicitly(_implicit(0))
+StandardExtension.tagSet = univ.Any.tagSet.tagImplicitly(implicit(0))
 
 
 class ExtensionType(univ.Choice):
@@ -996,7 +981,7 @@ class ExtensionType(univ.Choice):
 ExtensionType.componentType = namedtype.NamedTypes(
     namedtype.NamedType("standard-extension", StandardExtension()),
     namedtype.NamedType(
-        "private-extension", univ.ObjectIdentifier().subtype(implicitTag=_implicit(3))
+        "private-extension", univ.ObjectIdentifier().subtype(implicitTag=implicit(3))
     ),
 )
 
@@ -1024,8 +1009,8 @@ class ExtensionField(univ.Sequence):
 # criticality is modelled as OPTIONAL (absent == no flag set).
 ExtensionField.componentType = namedtype.NamedTypes(
     namedtype.NamedType("type", ExtensionType()),
-    namedtype.OptionalNamedType("criticality", Criticality().subtype(implicitTag=_implicit(1))),
-    namedtype.DefaultedNamedType("value", univ.Any(b"\x05\x00").subtype(explicitTag=_explicit(2))),
+    namedtype.OptionalNamedType("criticality", Criticality().subtype(implicitTag=implicit(1))),
+    namedtype.DefaultedNamedType("value", univ.Any(b"\x05\x00").subtype(explicitTag=explicit(2))),
 )
 
 
@@ -1045,38 +1030,38 @@ OtherMessageDeliveryFields.componentType = namedtype.NamedTypes(
     namedtype.NamedType("originator-name", DeliveredOriginatorName()),
     namedtype.OptionalNamedType(
         "original-encoded-information-types",
-        OriginalEncodedInformationTypes().subtype(implicitTag=_implicit(1, constructed=True)),
+        OriginalEncodedInformationTypes().subtype(implicitTag=implicit(1, constructed=True)),
     ),
     namedtype.DefaultedNamedType("priority", Priority("normal")),
     namedtype.OptionalNamedType(
-        "delivery-flags", DeliveryFlags().subtype(implicitTag=_implicit(2))
+        "delivery-flags", DeliveryFlags().subtype(implicitTag=implicit(2))
     ),
     namedtype.OptionalNamedType(
         "other-recipient-names",
-        OtherRecipientNames().subtype(implicitTag=_implicit(3, constructed=True)),
+        OtherRecipientNames().subtype(implicitTag=implicit(3, constructed=True)),
     ),
     namedtype.NamedType(
         "this-recipient-name",
-        ThisRecipientName().subtype(implicitTag=_implicit(4, constructed=True)),
+        ThisRecipientName().subtype(implicitTag=implicit(4, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "originally-intended-recipient-name",
-        OriginallyIntendedRecipientName().subtype(implicitTag=_implicit(5, constructed=True)),
+        OriginallyIntendedRecipientName().subtype(implicitTag=implicit(5, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "converted-encoded-information-types",
-        ConvertedEncodedInformationTypes().subtype(implicitTag=_implicit(6, constructed=True)),
+        ConvertedEncodedInformationTypes().subtype(implicitTag=implicit(6, constructed=True)),
     ),
     namedtype.NamedType(
-        "message-submission-time", MessageSubmissionTime().subtype(implicitTag=_implicit(7))
+        "message-submission-time", MessageSubmissionTime().subtype(implicitTag=implicit(7))
     ),
     namedtype.OptionalNamedType(
-        "content-identifier", ContentIdentifier().subtype(implicitTag=_implicit(8))
+        "content-identifier", ContentIdentifier().subtype(implicitTag=implicit(8))
     ),
     # "DEFAULT {}" modelled as OPTIONAL (absent == no extensions)
     namedtype.OptionalNamedType(
         "extensions",
-        MessageDeliveryExtensions().subtype(implicitTag=_implicit(9, constructed=True)),
+        MessageDeliveryExtensions().subtype(implicitTag=implicit(9, constructed=True)),
     ),
 )
 
@@ -1084,13 +1069,23 @@ OtherMessageDeliveryFields.componentType = namedtype.NamedTypes(
 # --	Standard extension value types (X.411 9.2, "Extension Fields")
 
 
+def _allowed_or_prohibited(what: str) -> namedval.NamedValues:
+    """``{what}-allowed (0), {what}-prohibited (1)``: the ENUMERATED of the
+    *Prohibited extensions."""
+    return namedval.NamedValues((f"{what}-allowed", 0), (f"{what}-prohibited", 1))
+
+
+def _not_requested_or_requested(what: str) -> namedval.NamedValues:
+    """``{what}-not-requested (0), {what}-requested (1)``: the ENUMERATED of
+    the *Request extensions."""
+    return namedval.NamedValues((f"{what}-not-requested", 0), (f"{what}-requested", 1))
+
+
 class RecipientReassignmentProhibited(univ.Enumerated):
     pass
 
 
-RecipientReassignmentProhibited.namedValues = namedval.NamedValues(
-    ("recipient-reassignment-allowed", 0), ("recipient-reassignment-prohibited", 1)
-)
+RecipientReassignmentProhibited.namedValues = _allowed_or_prohibited("recipient-reassignment")
 
 
 class OriginatorRequestedAlternateRecipient(ORAddressAndOrDirectoryName):
@@ -1101,18 +1096,14 @@ class DLExpansionProhibited(univ.Enumerated):
     pass
 
 
-DLExpansionProhibited.namedValues = namedval.NamedValues(
-    ("dl-expansion-allowed", 0), ("dl-expansion-prohibited", 1)
-)
+DLExpansionProhibited.namedValues = _allowed_or_prohibited("dl-expansion")
 
 
 class ConversionWithLossProhibited(univ.Enumerated):
     pass
 
 
-ConversionWithLossProhibited.namedValues = namedval.NamedValues(
-    ("conversion-with-loss-allowed", 0), ("conversion-with-loss-prohibited", 1)
-)
+ConversionWithLossProhibited.namedValues = _allowed_or_prohibited("conversion-with-loss")
 
 
 class LatestDeliveryTime(Time):
@@ -1144,18 +1135,15 @@ class PhysicalForwardingProhibited(univ.Enumerated):
     pass
 
 
-PhysicalForwardingProhibited.namedValues = namedval.NamedValues(
-    ("physical-forwarding-allowed", 0), ("physical-forwarding-prohibited", 1)
-)
+PhysicalForwardingProhibited.namedValues = _allowed_or_prohibited("physical-forwarding")
 
 
 class PhysicalForwardingAddressRequest(univ.Enumerated):
     pass
 
 
-PhysicalForwardingAddressRequest.namedValues = namedval.NamedValues(
-    ("physical-forwarding-address-not-requested", 0),
-    ("physical-forwarding-address-requested", 1),
+PhysicalForwardingAddressRequest.namedValues = _not_requested_or_requested(
+    "physical-forwarding-address"
 )
 
 
@@ -1222,18 +1210,14 @@ class ProofOfSubmissionRequest(univ.Enumerated):
     pass
 
 
-ProofOfSubmissionRequest.namedValues = namedval.NamedValues(
-    ("proof-of-submission-not-requested", 0), ("proof-of-submission-requested", 1)
-)
+ProofOfSubmissionRequest.namedValues = _not_requested_or_requested("proof-of-submission")
 
 
 class ProofOfDeliveryRequest(univ.Enumerated):
     pass
 
 
-ProofOfDeliveryRequest.namedValues = namedval.NamedValues(
-    ("proof-of-delivery-not-requested", 0), ("proof-of-delivery-requested", 1)
-)
+ProofOfDeliveryRequest.namedValues = _not_requested_or_requested("proof-of-delivery")
 
 
 class ContentCorrelator(univ.Choice):
@@ -1342,7 +1326,7 @@ ReportingMTAName.componentType = namedtype.NamedTypes(
     namedtype.NamedType("domain", GlobalDomainIdentifier()),
     namedtype.NamedType("mta-name", MTAName()),
     namedtype.OptionalNamedType(
-        "mta-directory-name", rfc5280.Name().subtype(explicitTag=_explicit(0))
+        "mta-directory-name", rfc5280.Name().subtype(explicitTag=explicit(0))
     ),
 )
 

@@ -25,9 +25,10 @@ abort and data transfer."""
 
 from __future__ import annotations
 
-from pyasn1.type import namedtype, namedval, tag, univ
+from pyasn1.type import namedtype, namedval, univ
 
 from gateway.x400.asn1.rtse import RTABapdu, RTOACapdu, RTORJapdu, RTORQapdu
+from gateway.x400.asn1.tags import application, explicit, implicit
 
 __all__ = [
     "ARP_PPDU",
@@ -50,20 +51,6 @@ __all__ = [
 
 #: {joint-iso-itu-t asn1(1) basic-encoding(1)}: BER, the transfer syntax
 basic_encoding = univ.ObjectIdentifier("2.1.1")
-
-
-def _implicit(number: int, constructed: bool = False) -> tag.Tag:
-    fmt = tag.tagFormatConstructed if constructed else tag.tagFormatSimple
-    return tag.Tag(tag.tagClassContext, fmt, number)
-
-
-def _explicit(number: int) -> tag.Tag:
-    return tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, number)
-
-
-def _application(number: int, constructed: bool = True) -> tag.Tag:
-    fmt = tag.tagFormatConstructed if constructed else tag.tagFormatSimple
-    return tag.Tag(tag.tagClassApplication, fmt, number)
 
 
 class Presentation_context_identifier(univ.Integer):
@@ -140,7 +127,7 @@ class Mode_selector(univ.Set):
 
 
 Mode_selector.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("mode-value", _ModeValue().subtype(implicitTag=_implicit(0)))
+    namedtype.NamedType("mode-value", _ModeValue().subtype(implicitTag=implicit(0)))
 )
 
 
@@ -175,10 +162,10 @@ class Default_context_name(univ.Sequence):
 
 Default_context_name.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
-        "abstract-syntax-name", Abstract_syntax_name().subtype(implicitTag=_implicit(0))
+        "abstract-syntax-name", Abstract_syntax_name().subtype(implicitTag=implicit(0))
     ),
     namedtype.NamedType(
-        "transfer-syntax-name", Transfer_syntax_name().subtype(implicitTag=_implicit(1))
+        "transfer-syntax-name", Transfer_syntax_name().subtype(implicitTag=implicit(1))
     ),
 )
 
@@ -209,12 +196,12 @@ class _ContextResult(univ.Sequence):
 
 
 _ContextResult.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("result", Result().subtype(implicitTag=_implicit(0))),
+    namedtype.NamedType("result", Result().subtype(implicitTag=implicit(0))),
     namedtype.OptionalNamedType(
-        "transfer-syntax-name", Transfer_syntax_name().subtype(implicitTag=_implicit(1))
+        "transfer-syntax-name", Transfer_syntax_name().subtype(implicitTag=implicit(1))
     ),
     namedtype.OptionalNamedType(
-        "provider-reason", _ResultProviderReason().subtype(implicitTag=_implicit(2))
+        "provider-reason", _ResultProviderReason().subtype(implicitTag=implicit(2))
     ),
 )
 
@@ -266,9 +253,9 @@ class _PresentationDataValues(univ.Choice):
 
 
 _PresentationDataValues.componentType = namedtype.NamedTypes(
-    namedtype.NamedType("single-ASN1-type", univ.Any().subtype(explicitTag=_explicit(0))),
-    namedtype.NamedType("octet-aligned", univ.OctetString().subtype(implicitTag=_implicit(1))),
-    namedtype.NamedType("arbitrary", univ.BitString().subtype(implicitTag=_implicit(2))),
+    namedtype.NamedType("single-ASN1-type", univ.Any().subtype(explicitTag=explicit(0))),
+    namedtype.NamedType("octet-aligned", univ.OctetString().subtype(implicitTag=implicit(1))),
+    namedtype.NamedType("arbitrary", univ.BitString().subtype(implicitTag=implicit(2))),
 )
 
 
@@ -297,10 +284,11 @@ class User_data(univ.Choice):
 User_data.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
         "simply-encoded-data",
-        univ.OctetString().subtype(implicitTag=_application(0, constructed=False)),
+        univ.OctetString().subtype(implicitTag=application(0)),
     ),
     namedtype.NamedType(
-        "fully-encoded-data", Fully_encoded_data().subtype(implicitTag=_application(1))
+        "fully-encoded-data",
+        Fully_encoded_data().subtype(implicitTag=application(1, constructed=True)),
     ),
 )
 
@@ -323,7 +311,63 @@ _Presentation_context_identifier_list.componentType = _ContextIdentification()
 def _components_of(apdu: univ.Set, number: int) -> univ.Set:
     """SET {COMPONENTS OF <RTSE APDU>} [number] IMPLICIT: the RTSE APDU's
     fields under the presentation tag (X.410-1984 mode)."""
-    return apdu.subtype(implicitTag=_implicit(number, constructed=True))
+    return apdu.subtype(implicitTag=implicit(number, constructed=True))
+
+
+# The normal-mode parameters of CP-type, CPA-PPDU-type and CPR-PPDU-type
+# share most of their fields, with the same tags (X.226 8.2); these build
+# them in the order each SEQUENCE lists them.
+
+
+def _protocol_version() -> namedtype.NamedType:
+    return namedtype.OptionalNamedType(
+        "protocol-version", Protocol_version().subtype(implicitTag=implicit(0))
+    )
+
+
+def _responding_selector_and_results() -> tuple[namedtype.NamedType, ...]:
+    """[3] and [5]: the answer's selector and context results (CPA, CPR)."""
+    return (
+        namedtype.OptionalNamedType(
+            "responding-presentation-selector",
+            Presentation_selector().subtype(implicitTag=implicit(3)),
+        ),
+        namedtype.OptionalNamedType(
+            "presentation-context-definition-result-list",
+            Result_list().subtype(implicitTag=implicit(5, constructed=True)),
+        ),
+    )
+
+
+def _requirements_and_options() -> tuple[namedtype.NamedType, ...]:
+    """[8], [9] and [11]: the negotiated requirements and options (CP, CPA)."""
+    return (
+        namedtype.OptionalNamedType(
+            "presentation-requirements",
+            Presentation_requirements().subtype(implicitTag=implicit(8)),
+        ),
+        namedtype.OptionalNamedType(
+            "user-session-requirements",
+            User_session_requirements().subtype(implicitTag=implicit(9)),
+        ),
+        namedtype.OptionalNamedType(
+            "protocol-options", Protocol_options().subtype(explicitTag=explicit(11))
+        ),
+    )
+
+
+def _mode_parameters(x410: univ.Set, normal: univ.Sequence) -> namedtype.NamedTypes:
+    """CP-type's and CPA-PPDU's SET: mode-selector [0], the X.410-1984 mode
+    parameters [1] (the RTSE APDU's fields) or the normal-mode ones [2]."""
+    return namedtype.NamedTypes(
+        namedtype.NamedType(
+            "mode-selector", Mode_selector().subtype(implicitTag=implicit(0, constructed=True))
+        ),
+        namedtype.OptionalNamedType("x410-mode-parameters", _components_of(x410, 1)),
+        namedtype.OptionalNamedType(
+            "normal-mode-parameters", normal.subtype(implicitTag=implicit(2, constructed=True))
+        ),
+    )
 
 
 class _CPNormalModeParameters(univ.Sequence):
@@ -331,35 +375,25 @@ class _CPNormalModeParameters(univ.Sequence):
 
 
 _CPNormalModeParameters.componentType = namedtype.NamedTypes(
+    _protocol_version(),
     namedtype.OptionalNamedType(
-        "protocol-version", Protocol_version().subtype(implicitTag=_implicit(0))
+        "calling-presentation-selector", Presentation_selector().subtype(implicitTag=implicit(1))
     ),
     namedtype.OptionalNamedType(
-        "calling-presentation-selector", Presentation_selector().subtype(implicitTag=_implicit(1))
-    ),
-    namedtype.OptionalNamedType(
-        "called-presentation-selector", Presentation_selector().subtype(implicitTag=_implicit(2))
+        "called-presentation-selector", Presentation_selector().subtype(implicitTag=implicit(2))
     ),
     namedtype.OptionalNamedType(
         "presentation-context-definition-list",
-        Context_list().subtype(implicitTag=_implicit(4, constructed=True)),
+        Context_list().subtype(implicitTag=implicit(4, constructed=True)),
     ),
     namedtype.OptionalNamedType(
         "default-context-name",
-        Default_context_name().subtype(implicitTag=_implicit(6, constructed=True)),
+        Default_context_name().subtype(implicitTag=implicit(6, constructed=True)),
     ),
-    namedtype.OptionalNamedType(
-        "presentation-requirements", Presentation_requirements().subtype(implicitTag=_implicit(8))
-    ),
-    namedtype.OptionalNamedType(
-        "user-session-requirements", User_session_requirements().subtype(implicitTag=_implicit(9))
-    ),
-    namedtype.OptionalNamedType(
-        "protocol-options", Protocol_options().subtype(explicitTag=_explicit(11))
-    ),
+    *_requirements_and_options(),
     namedtype.OptionalNamedType(
         "initiators-nominated-context",
-        Presentation_context_identifier().subtype(explicitTag=_explicit(12)),
+        Presentation_context_identifier().subtype(explicitTag=explicit(12)),
     ),
     namedtype.OptionalNamedType("user-data", User_data()),
 )
@@ -369,16 +403,7 @@ class CP_type(univ.Set):
     pass
 
 
-CP_type.componentType = namedtype.NamedTypes(
-    namedtype.NamedType(
-        "mode-selector", Mode_selector().subtype(implicitTag=_implicit(0, constructed=True))
-    ),
-    namedtype.OptionalNamedType("x410-mode-parameters", _components_of(RTORQapdu(), 1)),
-    namedtype.OptionalNamedType(
-        "normal-mode-parameters",
-        _CPNormalModeParameters().subtype(implicitTag=_implicit(2, constructed=True)),
-    ),
-)
+CP_type.componentType = _mode_parameters(RTORQapdu(), _CPNormalModeParameters())
 
 
 class _CPANormalModeParameters(univ.Sequence):
@@ -386,29 +411,12 @@ class _CPANormalModeParameters(univ.Sequence):
 
 
 _CPANormalModeParameters.componentType = namedtype.NamedTypes(
-    namedtype.OptionalNamedType(
-        "protocol-version", Protocol_version().subtype(implicitTag=_implicit(0))
-    ),
-    namedtype.OptionalNamedType(
-        "responding-presentation-selector",
-        Presentation_selector().subtype(implicitTag=_implicit(3)),
-    ),
-    namedtype.OptionalNamedType(
-        "presentation-context-definition-result-list",
-        Result_list().subtype(implicitTag=_implicit(5, constructed=True)),
-    ),
-    namedtype.OptionalNamedType(
-        "presentation-requirements", Presentation_requirements().subtype(implicitTag=_implicit(8))
-    ),
-    namedtype.OptionalNamedType(
-        "user-session-requirements", User_session_requirements().subtype(implicitTag=_implicit(9))
-    ),
-    namedtype.OptionalNamedType(
-        "protocol-options", Protocol_options().subtype(explicitTag=_explicit(11))
-    ),
+    _protocol_version(),
+    *_responding_selector_and_results(),
+    *_requirements_and_options(),
     namedtype.OptionalNamedType(
         "responders-nominated-context",
-        Presentation_context_identifier().subtype(explicitTag=_explicit(13)),
+        Presentation_context_identifier().subtype(explicitTag=explicit(13)),
     ),
     namedtype.OptionalNamedType("user-data", User_data()),
 )
@@ -418,16 +426,7 @@ class CPA_PPDU(univ.Set):
     pass
 
 
-CPA_PPDU.componentType = namedtype.NamedTypes(
-    namedtype.NamedType(
-        "mode-selector", Mode_selector().subtype(implicitTag=_implicit(0, constructed=True))
-    ),
-    namedtype.OptionalNamedType("x410-mode-parameters", _components_of(RTOACapdu(), 1)),
-    namedtype.OptionalNamedType(
-        "normal-mode-parameters",
-        _CPANormalModeParameters().subtype(implicitTag=_implicit(2, constructed=True)),
-    ),
-)
+CPA_PPDU.componentType = _mode_parameters(RTOACapdu(), _CPANormalModeParameters())
 
 
 class _CPRNormalModeParameters(univ.Sequence):
@@ -435,22 +434,13 @@ class _CPRNormalModeParameters(univ.Sequence):
 
 
 _CPRNormalModeParameters.componentType = namedtype.NamedTypes(
+    _protocol_version(),
+    *_responding_selector_and_results(),
     namedtype.OptionalNamedType(
-        "protocol-version", Protocol_version().subtype(implicitTag=_implicit(0))
+        "default-context-result", Result().subtype(implicitTag=implicit(7))
     ),
     namedtype.OptionalNamedType(
-        "responding-presentation-selector",
-        Presentation_selector().subtype(implicitTag=_implicit(3)),
-    ),
-    namedtype.OptionalNamedType(
-        "presentation-context-definition-result-list",
-        Result_list().subtype(implicitTag=_implicit(5, constructed=True)),
-    ),
-    namedtype.OptionalNamedType(
-        "default-context-result", Result().subtype(implicitTag=_implicit(7))
-    ),
-    namedtype.OptionalNamedType(
-        "provider-reason", Provider_reason().subtype(implicitTag=_implicit(10))
+        "provider-reason", Provider_reason().subtype(implicitTag=implicit(10))
     ),
     namedtype.OptionalNamedType("user-data", User_data()),
 )
@@ -474,9 +464,7 @@ class _ARUNormalModeParameters(univ.Sequence):
 _ARUNormalModeParameters.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType(
         "presentation-context-identifier-list",
-        _Presentation_context_identifier_list().subtype(
-            implicitTag=_implicit(0, constructed=True)
-        ),
+        _Presentation_context_identifier_list().subtype(implicitTag=implicit(0, constructed=True)),
     ),
     namedtype.OptionalNamedType("user-data", User_data()),
 )
@@ -491,7 +479,7 @@ ARU_PPDU.componentType = namedtype.NamedTypes(
     namedtype.NamedType("x400-mode-parameters", RTABapdu()),
     namedtype.NamedType(
         "normal-mode-parameters",
-        _ARUNormalModeParameters().subtype(implicitTag=_implicit(0, constructed=True)),
+        _ARUNormalModeParameters().subtype(implicitTag=implicit(0, constructed=True)),
     ),
 )
 
@@ -502,10 +490,10 @@ class ARP_PPDU(univ.Sequence):
 
 ARP_PPDU.componentType = namedtype.NamedTypes(
     namedtype.OptionalNamedType(
-        "provider-reason", Abort_reason().subtype(implicitTag=_implicit(0))
+        "provider-reason", Abort_reason().subtype(implicitTag=implicit(0))
     ),
     namedtype.OptionalNamedType(
-        "event-identifier", Event_identifier().subtype(implicitTag=_implicit(1))
+        "event-identifier", Event_identifier().subtype(implicitTag=implicit(1))
     ),
 )
 

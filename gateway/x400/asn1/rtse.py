@@ -22,7 +22,9 @@
 
 from __future__ import annotations
 
-from pyasn1.type import char, namedtype, namedval, tag, univ, useful
+from pyasn1.type import char, namedtype, namedval, univ, useful
+
+from gateway.x400.asn1.tags import explicit, implicit
 
 __all__ = [
     "AbortReason",
@@ -47,15 +49,6 @@ __all__ = [
 rTSE_abstract_syntax = univ.ObjectIdentifier("2.3.2")
 #: the ID of the rTSE CONTRACT {joint-iso-itu-t reliable-transfer(3) aseID(1)}
 rTSE_id = univ.ObjectIdentifier("2.3.1")
-
-
-def _implicit(number: int, constructed: bool = False) -> tag.Tag:
-    fmt = tag.tagFormatConstructed if constructed else tag.tagFormatSimple
-    return tag.Tag(tag.tagClassContext, fmt, number)
-
-
-def _explicit(number: int) -> tag.Tag:
-    return tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, number)
 
 
 class RefuseReason(univ.Integer):
@@ -113,7 +106,7 @@ SessionConnectionIdentifier.componentType = namedtype.NamedTypes(
     namedtype.NamedType("commonReference", CommonReference()),
     namedtype.OptionalNamedType(
         "additionalReferenceInformation",
-        AdditionalReferenceInformation().subtype(implicitTag=_implicit(0)),
+        AdditionalReferenceInformation().subtype(implicitTag=implicit(0)),
     ),
 )
 
@@ -124,10 +117,10 @@ class ConnectionData(univ.Choice):
 
 ConnectionData.componentType = namedtype.NamedTypes(
     # RTSE user data: for P1 the ROS bind-invoke [16] MTABindArgument (X.419)
-    namedtype.NamedType("open", univ.Any().subtype(explicitTag=_explicit(0))),
+    namedtype.NamedType("open", univ.Any().subtype(explicitTag=explicit(0))),
     namedtype.NamedType(
         "recover",
-        SessionConnectionIdentifier().subtype(implicitTag=_implicit(1, constructed=True)),
+        SessionConnectionIdentifier().subtype(implicitTag=implicit(1, constructed=True)),
     ),
 )
 
@@ -145,16 +138,16 @@ class RTORQapdu(univ.Set):
 
 RTORQapdu.componentType = namedtype.NamedTypes(
     namedtype.DefaultedNamedType(
-        "checkpointSize", univ.Integer(0).subtype(implicitTag=_implicit(0))
+        "checkpointSize", univ.Integer(0).subtype(implicitTag=implicit(0))
     ),
-    namedtype.DefaultedNamedType("windowSize", univ.Integer(3).subtype(implicitTag=_implicit(1))),
+    namedtype.DefaultedNamedType("windowSize", univ.Integer(3).subtype(implicitTag=implicit(1))),
     namedtype.DefaultedNamedType(
-        "dialogueMode", _DialogueMode(0).subtype(implicitTag=_implicit(2))
+        "dialogueMode", _DialogueMode(0).subtype(implicitTag=implicit(2))
     ),
-    namedtype.NamedType("connectionDataRQ", ConnectionData().subtype(explicitTag=_explicit(3))),
+    namedtype.NamedType("connectionDataRQ", ConnectionData().subtype(explicitTag=explicit(3))),
     # solely in X.410-1984 mode
     namedtype.OptionalNamedType(
-        "applicationProtocol", univ.Integer().subtype(implicitTag=_implicit(4))
+        "applicationProtocol", univ.Integer().subtype(implicitTag=implicit(4))
     ),
 )
 
@@ -165,10 +158,10 @@ class RTOACapdu(univ.Set):
 
 RTOACapdu.componentType = namedtype.NamedTypes(
     namedtype.DefaultedNamedType(
-        "checkpointSize", univ.Integer(0).subtype(implicitTag=_implicit(0))
+        "checkpointSize", univ.Integer(0).subtype(implicitTag=implicit(0))
     ),
-    namedtype.DefaultedNamedType("windowSize", univ.Integer(3).subtype(implicitTag=_implicit(1))),
-    namedtype.NamedType("connectionDataAC", ConnectionData().subtype(explicitTag=_explicit(2))),
+    namedtype.DefaultedNamedType("windowSize", univ.Integer(3).subtype(implicitTag=implicit(1))),
+    namedtype.NamedType("connectionDataAC", ConnectionData().subtype(explicitTag=explicit(2))),
 )
 
 
@@ -178,9 +171,9 @@ class RTORJapdu(univ.Set):
 
 RTORJapdu.componentType = namedtype.NamedTypes(
     # only in X.410-1984 mode
-    namedtype.OptionalNamedType("refuseReason", RefuseReason().subtype(implicitTag=_implicit(0))),
+    namedtype.OptionalNamedType("refuseReason", RefuseReason().subtype(implicitTag=implicit(0))),
     # RTSE user data, only in normal mode
-    namedtype.OptionalNamedType("userDataRJ", univ.Any().subtype(explicitTag=_explicit(1))),
+    namedtype.OptionalNamedType("userDataRJ", univ.Any().subtype(explicitTag=explicit(1))),
 )
 
 
@@ -197,13 +190,13 @@ class RTABapdu(univ.Set):
 
 
 RTABapdu.componentType = namedtype.NamedTypes(
-    namedtype.OptionalNamedType("abortReason", AbortReason().subtype(implicitTag=_implicit(0))),
+    namedtype.OptionalNamedType("abortReason", AbortReason().subtype(implicitTag=implicit(0))),
     # 8 bits maximum, only if abortReason is invalidParameter
     namedtype.OptionalNamedType(
-        "reflectedParameter", univ.BitString().subtype(implicitTag=_implicit(1))
+        "reflectedParameter", univ.BitString().subtype(implicitTag=implicit(1))
     ),
     # only in normal mode and if abortReason is userError
-    namedtype.OptionalNamedType("userdataAB", univ.Any().subtype(explicitTag=_explicit(2))),
+    namedtype.OptionalNamedType("userdataAB", univ.Any().subtype(explicitTag=explicit(2))),
 )
 
 
@@ -213,17 +206,17 @@ class RTSE_apdus(univ.Choice):
 
 RTSE_apdus.componentType = namedtype.NamedTypes(
     namedtype.NamedType(
-        "rtorq-apdu", RTORQapdu().subtype(implicitTag=_implicit(16, constructed=True))
+        "rtorq-apdu", RTORQapdu().subtype(implicitTag=implicit(16, constructed=True))
     ),
     namedtype.NamedType(
-        "rtoac-apdu", RTOACapdu().subtype(implicitTag=_implicit(17, constructed=True))
+        "rtoac-apdu", RTOACapdu().subtype(implicitTag=implicit(17, constructed=True))
     ),
     namedtype.NamedType(
-        "rtorj-apdu", RTORJapdu().subtype(implicitTag=_implicit(18, constructed=True))
+        "rtorj-apdu", RTORJapdu().subtype(implicitTag=implicit(18, constructed=True))
     ),
     namedtype.NamedType("rttp-apdu", RTTPapdu()),
     namedtype.NamedType("rttr-apdu", RTTRapdu()),
     namedtype.NamedType(
-        "rtab-apdu", RTABapdu().subtype(implicitTag=_implicit(22, constructed=True))
+        "rtab-apdu", RTABapdu().subtype(implicitTag=implicit(22, constructed=True))
     ),
 )

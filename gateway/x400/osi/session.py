@@ -346,25 +346,14 @@ def connect(
     token on the initiator's side (X.228: the initiator has the initial
     turn); *tsdu_maximum_size* is (initiator to responder, responder to
     initiator), 0 meaning unlimited."""
-    params: list[Parameter] = []
-    ident: list[tuple[int, bytes]] = []
-    if calling_reference is not None:
-        ident.append((PI_CALLING_SS_USER_REFERENCE, calling_reference))
-    if common_reference is not None:
-        ident.append((PI_COMMON_REFERENCE, common_reference))
-    if ident:
-        params.append(group(PGI_CONNECTION_IDENTIFIER, ident))
-    params.append(
-        group(
-            PGI_CONNECT_ACCEPT_ITEM,
-            _accept_item(versions, token_setting, tsdu_maximum_size, initial_serial_number),
-        )
+    params = _connection_parameters(
+        (PI_CALLING_SS_USER_REFERENCE, calling_reference),
+        common_reference,
+        _accept_item(versions, token_setting, tsdu_maximum_size, initial_serial_number),
+        requirements,
+        calling_selector,
+        called_selector,
     )
-    params.append(Parameter(PI_SESSION_REQUIREMENTS, requirements.to_bytes(2, "big")))
-    if calling_selector is not None:
-        params.append(Parameter(PI_CALLING_SESSION_SELECTOR, calling_selector))
-    if called_selector is not None:
-        params.append(Parameter(PI_CALLED_SESSION_SELECTOR, called_selector))
     if len(user_data) <= MAX_CN_USER_DATA:
         params.append(Parameter(PGI_USER_DATA, user_data))
     elif versions & VERSION_2 and len(user_data) <= MAX_CN_EXTENDED_USER_DATA:
@@ -395,6 +384,37 @@ def _accept_item(
     return item
 
 
+def _connection_parameters(
+    user_reference: tuple[int, bytes | None],
+    common_reference: bytes | None,
+    accept_item: list[tuple[int, bytes]],
+    requirements: int,
+    calling_selector: bytes | None,
+    called_selector: bytes | None,
+) -> list[Parameter]:
+    """The parameters CN and AC share, in X.225 8.3's order: Connection
+    Identifier (*user_reference* is the calling or called SS-user reference,
+    PI and value), Connect/Accept Item, Session User Requirements, Calling
+    Session Selector, Called (CN) or Responding (AC, the same PI) Session
+    Selector.  The user data follows."""
+    params: list[Parameter] = []
+    ident: list[tuple[int, bytes]] = []
+    reference_pi, reference = user_reference
+    if reference is not None:
+        ident.append((reference_pi, reference))
+    if common_reference is not None:
+        ident.append((PI_COMMON_REFERENCE, common_reference))
+    if ident:
+        params.append(group(PGI_CONNECTION_IDENTIFIER, ident))
+    params.append(group(PGI_CONNECT_ACCEPT_ITEM, accept_item))
+    params.append(Parameter(PI_SESSION_REQUIREMENTS, requirements.to_bytes(2, "big")))
+    if calling_selector is not None:
+        params.append(Parameter(PI_CALLING_SESSION_SELECTOR, calling_selector))
+    if called_selector is not None:
+        params.append(Parameter(PI_CALLED_SESSION_SELECTOR, called_selector))
+    return params
+
+
 def accept(
     user_data: bytes,
     *,
@@ -409,25 +429,14 @@ def accept(
     responding_selector: bytes | None = None,
 ) -> bytes:
     """An AC SPDU (X.225 8.3, ACCEPT) selecting one protocol *version*."""
-    params: list[Parameter] = []
-    ident: list[tuple[int, bytes]] = []
-    if called_reference is not None:
-        ident.append((PI_CALLED_SS_USER_REFERENCE, called_reference))
-    if common_reference is not None:
-        ident.append((PI_COMMON_REFERENCE, common_reference))
-    if ident:
-        params.append(group(PGI_CONNECTION_IDENTIFIER, ident))
-    params.append(
-        group(
-            PGI_CONNECT_ACCEPT_ITEM,
-            _accept_item(version, token_setting, tsdu_maximum_size, initial_serial_number),
-        )
+    params = _connection_parameters(
+        (PI_CALLED_SS_USER_REFERENCE, called_reference),
+        common_reference,
+        _accept_item(version, token_setting, tsdu_maximum_size, initial_serial_number),
+        requirements,
+        calling_selector,
+        responding_selector,
     )
-    params.append(Parameter(PI_SESSION_REQUIREMENTS, requirements.to_bytes(2, "big")))
-    if calling_selector is not None:
-        params.append(Parameter(PI_CALLING_SESSION_SELECTOR, calling_selector))
-    if responding_selector is not None:
-        params.append(Parameter(PI_CALLED_SESSION_SELECTOR, responding_selector))
     params.append(Parameter(PGI_USER_DATA, user_data))
     return encode(SPDU(AC, tuple(params)))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyasn1.codec.ber import encoder as ber_encoder
 from pyasn1.codec.der import encoder as der_encoder
 from pyasn1.type import univ
 
@@ -222,3 +223,23 @@ def test_unknown_enumeration_value_is_kept() -> None:
     ipn["choice"]["non-receipt-fields"]["non-receipt-reason"] = 7
     decoded = ber.decode(ber.encode(ipn), ipms.IPN())
     assert int(decoded["choice"]["non-receipt-fields"]["non-receipt-reason"]) == 7
+
+
+def test_ipn_originator_never_set_stays_absent() -> None:
+    """ORDescriptor's components are all OPTIONAL; an ipn-originator that was
+    only instantiated (read, never set) must not go out as an empty
+    ``[1] {}`` (``a1 00``): mts.AbsentWhenEmpty.  ber.encode's DER encoder
+    omits empty OPTIONAL components itself; pyasn1's plain BER encoder does
+    not, so it is checked too."""
+    ipn = ipms.IPN()
+    ipn["subject-ipm"] = samples.ipm_identifier(ipms.SubjectIPMField(), "abc.1", "Smith")
+    assert not ipn["ipn-originator"].isValue  # instantiated by the access only
+    ipn["ipm-intended-recipient"] = samples.descriptor(ipn["ipm-intended-recipient"], "Jones")
+    ipn["choice"]["receipt-fields"]["receipt-time"] = "261201120500Z"
+    for encoded in (ber.encode(ipn), bytes(ber_encoder.encode(ipn, defMode=True))):
+        assert b"\xa1\x00" not in encoded
+        decoded = ber.decode(encoded, ipms.IPN())
+        assert not decoded["ipn-originator"].isValue
+        assert decoded["ipm-intended-recipient"]["formal-name"].isValue
+    ipn["ipn-originator"]["free-form-name"] = "Jones"
+    assert b"\xa1\x07\x80\x05Jones" in ber.encode(ipn)
