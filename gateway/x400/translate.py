@@ -62,9 +62,11 @@ from gateway.x400.envelope_fields import (
     envelope_fields,
     envelope_from_internet,
 )
+from gateway.x400.generaltext import RIGHT_HALVES
 from gateway.x400.heading import DEFAULT_TO, heading_fields, heading_from_fields
 from gateway.x400.model import (
     IPM,
+    BinaryPart,
     BodyPart,
     FilePart,
     Heading,
@@ -352,10 +354,33 @@ def _to_1984(ipm: IPM, msg: Message) -> IPM:
         incomplete_copy=False,
         extensions=(),
     )
-    body = ipm.body
+    body = tuple(_part_for_1984(part) for part in ipm.body)
     if fields:
         body = (ipm_1984_header_part(fields), *body)
     return IPM(heading=heading, body=body)
+
+
+def _part_for_1984(part: BodyPart) -> BodyPart:
+    """A body part a 1984 (P2) peer can read: X.420 (1984) has no extended
+    body parts, so general text that is ASCII becomes IA5 text, and files,
+    other text and unknown extended types become bilaterally defined octets
+    (the file name and charset are not carried: 1984 has no place for them;
+    RFC 1496 HARPOON encapsulation is not implemented)."""
+    if isinstance(part, TextPart) and part.kind == "general":
+        if part.text.isascii():
+            return TextPart(part.text, "ia5")
+        charset = _mime_charset(part.charsets)
+        return BinaryPart(part.text.encode(charset))
+    if isinstance(part, FilePart):
+        return BinaryPart(part.data)
+    if isinstance(part, MessagePart):
+        return replace(part, ipm=IPM(part.ipm.heading, tuple(map(_part_for_1984, part.ipm.body))))
+    return part
+
+
+def _mime_charset(charsets: tuple[int, ...]) -> str:
+    halves = [RIGHT_HALVES[c][1] for c in charsets if c in RIGHT_HALVES]
+    return halves[0] if halves else "utf-8"
 
 
 def _unfold(value: str) -> str:

@@ -416,3 +416,30 @@ def test_mime_through_x400_and_back(tree: object, subject: str) -> None:
     for name in ("From", "To", "Message-ID", "X-Custom"):
         assert str(again[name]) == str(original[name]), name
     assert " ".join(str(again["Subject"]).split()) == " ".join(subject.split())
+
+
+def test_1984_peer_gets_only_body_parts_p2_has() -> None:
+    """X.420 (1984) has no extended body parts: ASCII general text becomes
+    IA5, other text and files become bilaterally defined octets."""
+    mixed = (
+        b"From: alice@example.org\r\nTo: bob@Widget.COM\r\nSubject: parts\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nplain ascii\r\n"
+        b"--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\nK\xf6ln\r\n"
+        b"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment;"
+        b' filename="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n'
+        b"--b--\r\n"
+    )
+    env_88, ipm_88 = to_x400(mixed)
+    assert env_88.content_type == 22
+    assert {type(p).__name__ for p in ipm_88.body} >= {"TextPart", "FilePart"}
+    env, ipm = to_x400(mixed, peer_1984=True)
+    assert env.content_type == 2
+    kinds = [(type(p).__name__, getattr(p, "kind", None)) for p in ipm.body]
+    assert ("FilePart", None) not in kinds
+    assert all(k != "general" for _, k in kinds)
+    texts = [p for p in ipm.body if isinstance(p, TextPart)]
+    assert texts[-1].text.startswith("plain ascii") and texts[-1].kind == "ia5"
+    octets = [p.data for p in ipm.body if isinstance(p, BinaryPart)]
+    assert octets == [b"K\xf6ln", b"%PDF-1.4\n"]  # the MIME part body, Latin-1
