@@ -22,7 +22,12 @@ _DOMAIN = re.compile(
     r"[A-Za-z0-9\x80-\U0010ffff])?)*)$"
 )
 
-MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1
+# RFC 5321 4.5.3.1.1 sets 64 as the size every server must accept and asks
+# implementations to impose no limit where they can (Postfix has none). A
+# MIXER gateway must: X.400 users seen from the Internet are
+# "/G=.../S=.../OU=.../O=.../PRMD=.../ADMD=.../C=../"@gateway (RFC 2156 4.3.5),
+# often longer than 64. The whole path stays within 256 octets (4.5.3.1.3).
+MAX_LOCAL_PART = 256
 MAX_DOMAIN = 255  # RFC 5321 4.5.3.1.2
 
 
