@@ -1,9 +1,12 @@
-"""tshark as an outside oracle for the X.400 encoders.
+"""tshark as an outside oracle for the X.400 encoders and the P1 machines.
 
 Wireshark decodes X.400 P1 and P22 only inside the OSI stack that carries
-them, so :func:`tshark_decode` wraps MTS-APDUs in a complete P1
-association as two real MTAs run it (P1-WIRE.md), writes it to a pcap with
-``text2pcap`` and reads it back with ``tshark``:
+them, so :func:`tshark_decode` runs a whole P1 association between two
+:class:`~gateway.x400.osi.association.P1Association` machines, an initiator
+and a responder, pumping the bytes of each to the other in memory and
+capturing every TPKT with its direction; it writes them to a pcap with
+``text2pcap`` and reads it back with ``tshark``.  What the machines send
+(P1-WIRE.md):
 
 1. COTP CR -> CC (TPDU size 2048, called TSAP ``x400in88``);
 2. session CN (requirements 0x0249) carrying presentation CP (contexts
@@ -11,23 +14,20 @@ association as two real MTAs run it (P1-WIRE.md), writes it to a pcap with
    (application context id-ac-mts-transfer) carrying RTORQ (checkpoint 63,
    window 3, monologue) whose open data is the ROS bind-invoke [16] of an
    MTABindArgument; the responder's AC / CPA / AARE / RTOAC with the
-   MTABindResult in the other direction (tshark learns the contexts from
-   the CP; the answer makes the capture a whole association);
+   MTABindResult in the other direction;
 3. per APDU one session activity: AS; the EXTERNAL {indirect-reference 5,
    single-ASN1-type MTS-APDU} cut into RTTR segments of the checkpoint
-   size, each in a P-DATA (DT after the empty GT), a MIP/MIA pair between
-   segments; AE, answered by AEA -- tshark's RTSE reassembles the segments
-   at the AE (its MAJOR SYNC POINT) and hands the APDU to P1;
+   size, each in a P-DATA (DT after the empty GT), a MIP after every segment
+   but the last (at most three unacknowledged, each answered by a MIA); AE,
+   answered by AEA -- tshark's RTSE reassembles the segments at the AE (its
+   MAJOR SYNC POINT) and hands the APDU to P1;
 4. release: FN with RLRQ, DN with RLRE, COTP DR.
 
-TCP is simulated by ``text2pcap -D -T 40000,102``: ``I`` lines go from the
-initiator (port 40000) to the responder (port 102, which tshark decodes as
-RFC 1006), ``O`` lines back, each direction with its own sequence numbers.
-
-The MTA bind is written here with raw BER for now (MTABindArgument
-``authenticated [1] SET { initiator-name [0] IA5String, initiator-credentials
-[1] simple IA5String }``); switch :func:`mta_bind_argument` and
-:func:`mta_bind_result` to ``gateway.x400.asn1.mta`` once it exists.
+So tshark decoding the capture without warnings is an outside check both of
+the MTS-APDU encoders and of the machines.  TCP is simulated by ``text2pcap
+-D -T 40000,102``: ``I`` lines go from the initiator (port 40000) to the
+responder (port 102, which tshark decodes as RFC 1006), ``O`` lines back,
+each direction with its own sequence numbers.
 """
 
 from __future__ import annotations
@@ -41,42 +41,43 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pyasn1.type import univ
 
-from gateway.x400.asn1 import acse, ber, rtse
-from gateway.x400.asn1.external import External
-from gateway.x400.osi import cotp, session, tpkt
-from gateway.x400.osi import presentation as pres
+from gateway.x400.osi import cotp, tpkt
+from gateway.x400.osi.association import (
+    CONTEXTS,
+    ID_AC_MTS_TRANSFER,
+    ID_AS_MTA_RTSE,
+    ID_AS_MTSE,
+    AssociationConfig,
+    BindRequested,
+    Bound,
+    Credentials,
+    Event,
+    P1Association,
+    Released,
+    TransferConfirmed,
+    TransferReceived,
+    TransportConnected,
+    encode_bind_argument,
+    encode_bind_result,
+)
 
 __all__ = [
+    "CONTEXTS",
     "ID_AC_MTS_TRANSFER",
     "ID_AS_MTA_RTSE",
     "ID_AS_MTSE",
     "TsharkResult",
     "association",
+    "association_packets",
     "hexdump",
     "mta_bind_argument",
     "mta_bind_result",
     "tlv",
     "tshark_decode",
 ]
-
-# X.419 MHSProtocolObjectIdentifiers {joint-iso-itu-t mhs(6) protocols(0) ...}
-# (move to a gateway.x400.asn1 module with the P1 protocol implementation)
-ID_AC_MTS_TRANSFER = "2.6.0.1.6"  # id-ac-mts-transfer
-ID_AS_MTA_RTSE = "2.6.0.2.12"  # id-as-mta-rtse: RTSE-apdus with the MTA bind
-ID_AS_MTSE = "2.6.0.2.7"  # id-as-mtse: MTS-APDU
-PCID_ACSE = 1
-PCID_MTA_RTSE = 3
-PCID_MTSE = 5
-CONTEXTS = (
-    pres.ContextDefinition(PCID_ACSE, str(acse.acse_as_id)),
-    pres.ContextDefinition(PCID_MTA_RTSE, ID_AS_MTA_RTSE),
-    pres.ContextDefinition(PCID_MTSE, ID_AS_MTSE),
-)
 
 TPDU_SIZE = 2048  # what ISODE proposes (P1-WIRE.md)
 CALLED_TSAP = b"x400in88"  # PP's inbound P1 listener
@@ -85,6 +86,7 @@ WINDOW_SIZE = 3
 INITIATOR_PORT = 40000
 RESPONDER_PORT = 102  # the "tsap" port, decoded as TPKT by tshark
 TIMEOUT = 60  # seconds for each tool run
+MAX_ROUNDS = 100_000  # pump rounds before the exchange is declared stuck
 
 Direction = str  # "I": initiator to responder, "O": responder to initiator
 
@@ -119,70 +121,84 @@ def tlv(tag: int, value: bytes) -> bytes:
 def mta_bind_argument(name: str, password: str) -> bytes:
     """ROS bind-invoke [16] carrying the X.411 MTABindArgument
     ``authenticated [1] SET { initiator-name [0] MTAName,
-    initiator-credentials [1] simple IA5String }`` (MTAAbstractService has
-    IMPLICIT TAGS; the CHOICE under [1] and the open type under [16] keep
-    their own tags)."""
-    credentials = tlv(0xA1, tlv(0x16, password.encode("ascii")))
-    authenticated = tlv(0xA1, tlv(0x80, name.encode("ascii")) + credentials)
-    return tlv(0xB0, authenticated)
+    initiator-credentials [1] simple IA5String }``, as the machine sends it."""
+    return encode_bind_argument(Credentials(name, password))
 
 
 def mta_bind_result(name: str, password: str) -> bytes:
     """ROS bind-result [17] carrying the MTABindResult, as
     :func:`mta_bind_argument`."""
-    credentials = tlv(0xA1, tlv(0x16, password.encode("ascii")))
-    return tlv(0xB1, tlv(0xA1, tlv(0x80, name.encode("ascii")) + credentials))
+    return encode_bind_result(Credentials(name, password))
 
 
-def _external(pcid: int, value: bytes, *, direct: str | None = None) -> Any:
-    ext = External()
-    if direct is not None:
-        ext["direct-reference"] = direct
-    ext["indirect-reference"] = pcid
-    ext["encoding"]["single-ASN1-type"] = value
-    return ext
+def _tpkts(data: bytes) -> list[bytes]:
+    """*data* (whole TPKTs, as a machine queues them) cut into packets."""
+    packets: list[bytes] = []
+    while data:
+        length = tpkt.packet_length(data[: tpkt.HEADER_LENGTH])
+        packets.append(data[:length])
+        data = data[length:]
+    return packets
 
 
-def _aarq(bind_argument: bytes) -> bytes:
-    apdu = rtse.RTSE_apdus()
-    rtorq = apdu["rtorq-apdu"]
-    rtorq["checkpointSize"] = CHECKPOINT_SIZE
-    rtorq["windowSize"] = WINDOW_SIZE
-    rtorq["dialogueMode"] = "monologue"
-    rtorq["connectionDataRQ"]["open"] = bind_argument
-    acse_apdu = acse.ACSE_apdu()
-    aarq = acse_apdu["aarq"]
-    aarq["aSO-context-name"] = ID_AC_MTS_TRANSFER
-    # PP sends both references on the ACSE user information (P1-WIRE.md)
-    aarq["user-information"].append(_external(PCID_MTA_RTSE, ber.encode(apdu), direct=pres.BER))
-    return ber.encode(acse_apdu)
+def association_packets(
+    apdus: Sequence[bytes],
+    *,
+    initiator: tuple[str, str] = ("gateway.lab.test", "secret"),
+    responder: tuple[str, str] = ("peer.lab.test", "secret2"),
+    checkpoint_size: int = CHECKPOINT_SIZE,
+) -> list[tuple[Direction, bytes]]:
+    """The TCP payloads (one TPKT each) of a whole P1 association between
+    two P1Association machines transferring *apdus*, in the order they were
+    sent, with their direction; ``initiator`` and ``responder`` are (MTA
+    name, password).  The responder confirms each transfer at once; the
+    initiator releases after the last confirmation."""
+    config = AssociationConfig(
+        called_tsap=CALLED_TSAP,
+        tpdu_size=TPDU_SIZE,
+        checkpoint_size=checkpoint_size,
+        window_size=WINDOW_SIZE,
+    )
+    ini = P1Association("initiator", Credentials(*initiator), config, peer=Credentials(*responder))
+    res = P1Association("responder", Credentials(*responder), config)
+    packets: list[tuple[Direction, bytes]] = []
+    confirmed = 0
+    ini.connect()
 
+    def unexpected(side: str, event: Event) -> AssertionError:
+        return AssertionError(f"{side}: unexpected {event!r}")
 
-def _aare(bind_result: bytes) -> bytes:
-    apdu = rtse.RTSE_apdus()
-    rtoac = apdu["rtoac-apdu"]
-    rtoac["checkpointSize"] = CHECKPOINT_SIZE
-    rtoac["windowSize"] = WINDOW_SIZE
-    rtoac["connectionDataAC"]["open"] = bind_result
-    acse_apdu = acse.ACSE_apdu()
-    aare = acse_apdu["aare"]
-    aare["aSO-context-name"] = ID_AC_MTS_TRANSFER
-    aare["result"] = "accepted"
-    aare["result-source-diagnostic"]["acse-service-user"] = "null"
-    aare["user-information"].append(_external(PCID_MTA_RTSE, ber.encode(apdu), direct=pres.BER))
-    return ber.encode(acse_apdu)
-
-
-def _release(choice: str) -> bytes:
-    acse_apdu = acse.ACSE_apdu()
-    acse_apdu[choice]["reason"] = "normal"
-    return pres.encode_user_data([pres.PDV(PCID_ACSE, ber.encode(acse_apdu))])
-
-
-def _rttr(segment: bytes) -> bytes:
-    apdu = rtse.RTSE_apdus()
-    apdu["rttr-apdu"] = segment
-    return pres.encode_user_data([pres.PDV(PCID_MTA_RTSE, ber.encode(apdu))])
+    for _ in range(MAX_ROUNDS):
+        sent = ini.data_to_send()
+        packets += [("I", p) for p in _tpkts(sent)]
+        for event in res.receive(sent) if sent else []:
+            if isinstance(event, BindRequested):
+                res.accept_bind()
+            elif isinstance(event, TransferReceived):
+                res.confirm(event.transfer_id)
+            elif not isinstance(event, TransportConnected | Bound | Released):
+                raise unexpected("responder", event)
+        answer = res.data_to_send()
+        packets += [("O", p) for p in _tpkts(answer)]
+        for event in ini.receive(answer) if answer else []:
+            if isinstance(event, Bound):
+                for apdu in apdus:
+                    ini.transfer(apdu)
+                if not apdus:
+                    ini.release()
+            elif isinstance(event, TransferConfirmed):
+                confirmed += 1
+                if confirmed == len(apdus):
+                    ini.release()
+            elif not isinstance(event, TransportConnected | Released):
+                raise unexpected("initiator", event)
+        if not sent and not answer:
+            break
+    else:
+        raise AssertionError("the association did not finish")
+    if ini.state != "released":
+        raise AssertionError(f"the initiator ended in state {ini.state}")
+    return packets
 
 
 def association(
@@ -192,63 +208,21 @@ def association(
     responder: tuple[str, str] = ("peer.lab.test", "secret2"),
     checkpoint_size: int = CHECKPOINT_SIZE,
 ) -> list[tuple[Direction, bytes]]:
-    """The TSDUs of a whole P1 association transferring *apdus* (each the
-    BER of one MTS-APDU), in order, with their direction; ``initiator`` and
-    ``responder`` are (MTA name, password)."""
-    cp = pres.encode_cp(
-        pres.ConnectRequest(
-            CONTEXTS,
-            (pres.PDV(PCID_ACSE, _aarq(mta_bind_argument(*initiator))),),
-            session.SESSION_REQUIREMENTS_RTSE,
-        )
-    )
-    cpa = pres.encode_cpa(
-        pres.ConnectAccept(
-            tuple(pres.ContextResult() for _ in CONTEXTS),
-            (pres.PDV(PCID_ACSE, _aare(mta_bind_result(*responder))),),
-            session.SESSION_REQUIREMENTS_RTSE,
-        )
-    )
-    tsdus: list[tuple[Direction, bytes]] = [
-        ("I", session.connect(cp, tsdu_maximum_size=(0, 0))),
-        ("O", session.accept(cpa, tsdu_maximum_size=(0, 0))),
-    ]
-    step = checkpoint_size * 1024
-    for number, apdu in enumerate(apdus, start=1):
-        # X.228: each RT-TRANSFER is a session activity; PP names it with a
-        # BER INTEGER (P1-WIRE.md)
-        tsdus.append(("I", session.activity_start(ber.encode(univ.Integer(number)))))
-        value = ber.encode(_external(PCID_MTSE, apdu))
-        segments = [value[i : i + step] for i in range(0, len(value), step)]
-        serial = 1  # X.225: ACTIVITY START sets V(M) to 1
-        for index, segment in enumerate(segments):
-            tsdus.append(("I", session.data_transfer(_rttr(segment))))
-            if index < len(segments) - 1:
-                # X.228: a checkpoint (minor sync) after each checkpointSize kilo-octets
-                tsdus.append(("I", session.minor_sync(serial)))
-                tsdus.append(("O", session.minor_sync_ack(serial)))
-                serial += 1
-        tsdus.append(("I", session.activity_end(serial)))
-        tsdus.append(("O", session.activity_end_ack(serial)))
-    tsdus.append(("I", session.finish(_release("rlrq"))))
-    tsdus.append(("O", session.disconnect(_release("rlre"))))
+    """The TSDUs of the association of :func:`association_packets` (each
+    the session SPDUs of one transport service data unit), in order, with
+    their direction; the COTP CR, CC and DR are left out."""
+    tsdus: list[tuple[Direction, bytes]] = []
+    partial: dict[Direction, bytes] = {"I": b"", "O": b""}
+    for direction, packet in association_packets(
+        apdus, initiator=initiator, responder=responder, checkpoint_size=checkpoint_size
+    ):
+        tpdu = cotp.decode(tpkt.decode(packet))
+        if isinstance(tpdu, cotp.Data):
+            partial[direction] += tpdu.user_data
+            if tpdu.eot:
+                tsdus.append((direction, partial[direction]))
+                partial[direction] = b""
     return tsdus
-
-
-def _packets(tsdus: Sequence[tuple[Direction, bytes]]) -> list[tuple[Direction, bytes]]:
-    """TCP payloads: COTP connection set-up, each TSDU as DT TPDUs of the
-    TPDU size in TPKTs (one TCP segment each), the closing DR."""
-    out: list[tuple[Direction, bytes]] = [
-        (
-            "I",
-            tpkt.encode(cotp.encode(cotp.ConnectionRequest(1, TPDU_SIZE, None, CALLED_TSAP))),
-        ),
-        ("O", tpkt.encode(cotp.encode(cotp.ConnectionConfirm(1, 2, TPDU_SIZE)))),
-    ]
-    for direction, tsdu in tsdus:
-        out.extend((direction, tpkt.encode(t)) for t in cotp.segment(tsdu, TPDU_SIZE))
-    out.append(("I", tpkt.encode(cotp.encode(cotp.DisconnectRequest(2, 1)))))
-    return out
 
 
 def hexdump(packets: Sequence[tuple[Direction, bytes]]) -> str:
@@ -319,7 +293,7 @@ def tshark_decode(
     text2pcap = shutil.which("text2pcap")
     if tshark is None or text2pcap is None:
         pytest.skip("tshark/text2pcap (Wireshark) not installed")
-    packets = _packets(association(apdus, initiator=initiator, responder=responder))
+    packets = association_packets(apdus, initiator=initiator, responder=responder)
     with tempfile.TemporaryDirectory(prefix="x400-oracle-") as tmp:
         # an empty personal configuration: no user preference changes decoding
         env = {**os.environ, "WIRESHARK_CONFIG_DIR": tmp}

@@ -35,16 +35,20 @@ __all__ = [
     "NORMAL_MODE",
     "PDV",
     "ConnectAccept",
+    "ConnectReject",
     "ConnectRequest",
     "ContextDefinition",
     "ContextResult",
     "PresentationError",
+    "decode_abort",
     "decode_cp",
     "decode_cpa",
+    "decode_cpr",
     "decode_user_data",
     "encode_aru",
     "encode_cp",
     "encode_cpa",
+    "encode_cpr",
     "encode_user_data",
 ]
 
@@ -108,6 +112,17 @@ class ConnectAccept:
     responding_selector: bytes | None = None
 
 
+@dataclass(frozen=True)
+class ConnectReject:
+    """The normal-mode CPR-PPDU fields this stack uses (X.226 CPR-PPDU): a
+    refusal by the user carries its results and user data (the rejecting
+    AARE), a refusal by the provider its *provider_reason*."""
+
+    results: tuple[ContextResult, ...] = ()
+    user_data: tuple[PDV, ...] = ()
+    provider_reason: int | None = None
+
+
 def _requirements_bits(mask: int) -> str:
     """An X.225 session requirements mask (bit n is 2**n) as the X.226
     User-session-requirements BIT STRING, whose bit n is the same unit."""
@@ -157,9 +172,14 @@ def _decode(data: bytes, spec: Any) -> Any:
         raise PresentationError(str(exc)) from exc
 
 
-def decode_user_data(data: bytes) -> tuple[PDV, ...]:
-    """The PDVs of a User-data encoding (a P-DATA PPDU)."""
-    return _pdvs(_decode(data, asn1.User_data()))
+def decode_user_data(data: bytes, *, max_total: int = MAX_PPDU) -> tuple[PDV, ...]:
+    """The PDVs of a User-data encoding (a P-DATA PPDU), at most *max_total*
+    octets long."""
+    try:
+        value = ber.decode(data, asn1.User_data(), max_total=max_total)
+    except ber.BERError as exc:
+        raise PresentationError(str(exc)) from exc
+    return _pdvs(value)
 
 
 def encode_cp(request: ConnectRequest) -> bytes:
@@ -258,6 +278,65 @@ def decode_cpa(data: bytes) -> ConnectAccept:
         None if requirements is None else _requirements_mask(requirements),
         _optional_bytes(normal, "responding-presentation-selector"),
     )
+
+
+def _fill_results(target: Any, results: Sequence[ContextResult]) -> None:
+    for result in results:
+        item = target.getComponentType().clone()
+        item["result"] = result.result
+        if result.transfer_syntax is not None:
+            item["transfer-syntax-name"] = result.transfer_syntax
+        if result.provider_reason is not None:
+            item["provider-reason"] = result.provider_reason
+        target.append(item)
+
+
+def _results(parent: Any) -> tuple[ContextResult, ...]:
+    return tuple(
+        ContextResult(
+            int(item["result"]),
+            str(item["transfer-syntax-name"]) if item["transfer-syntax-name"].isValue else None,
+            int(item["provider-reason"]) if item["provider-reason"].isValue else None,
+        )
+        for item in _optional(parent, "presentation-context-definition-result-list", ())
+    )
+
+
+def encode_cpr(reject: ConnectReject) -> bytes:
+    """A normal-mode CPR-PPDU (X.226 CPR-PPDU), for the REFUSE SPDU."""
+    cpr = asn1.CPR_PPDU()
+    normal = cpr["normal-mode-parameters"]
+    if reject.results:
+        _fill_results(normal["presentation-context-definition-result-list"], reject.results)
+    if reject.provider_reason is not None:
+        normal["provider-reason"] = reject.provider_reason
+    if reject.user_data:
+        _fill_user_data(normal["user-data"], reject.user_data)
+    return ber.encode(cpr)
+
+
+def decode_cpr(data: bytes) -> ConnectReject:
+    """A normal-mode CPR-PPDU; the X.410-1984 form is refused."""
+    cpr = _decode(data, asn1.CPR_PPDU())
+    if cpr.getName() != "normal-mode-parameters":
+        raise PresentationError("CPR in X.410-1984 mode")
+    normal = cpr["normal-mode-parameters"]
+    reason = _optional(normal, "provider-reason", None)
+    return ConnectReject(
+        _results(normal), _optional_pdvs(normal), None if reason is None else int(reason)
+    )
+
+
+def decode_abort(data: bytes) -> tuple[PDV, ...]:
+    """The user data of a normal-mode ARU-PPDU (X.226 Abort-type), empty for
+    an ARP-PPDU (a provider abort) or an ARU without user data."""
+    value = _decode(data, asn1.Abort_type())
+    if value.getName() != "aru-ppdu":
+        return ()
+    aru = value["aru-ppdu"]
+    if aru.getName() != "normal-mode-parameters":
+        raise PresentationError("ARU in X.410-1984 mode")
+    return _optional_pdvs(aru["normal-mode-parameters"])
 
 
 def encode_aru(pdvs: Sequence[PDV] = ()) -> bytes:
