@@ -37,6 +37,7 @@ KNOWN_LISTENERS: dict[str, str] = {
     "pop3s": "POP3 over implicit TLS (RFC 8314)",
     "imap": "IMAP (STARTTLS offered, LOGINDISABLED before it)",
     "imaps": "IMAP over implicit TLS (RFC 8314)",
+    "x400": "X.400 P1 over RFC 1006 (MTA bind from [x400.peers])",
 }
 
 LOG_LEVELS: Final = ("debug", "info", "warn", "error")
@@ -202,6 +203,41 @@ class RelaySettings:
     command_timeout: float = 300.0  # MAIL, RCPT and our own commands (4.5.3.2.2-3)
 
 
+DIALOGUE_MODES: Final = ("monologue", "twa")
+
+
+@dataclass(frozen=True, slots=True)
+class X400Peer:
+    """One X.400 MTA the gateway talks P1 to (``[x400.peers.<name>]``).
+
+    ``password`` is what the peer must present in its MTA-bind to us;
+    ``our_password`` what we present in ours (as ``[x400] mta_name``).
+    ``host`` empty: the peer only calls us (no outbound transfers).
+    ``or_space``: std-or prefixes (C, ADMD, PRMD, O, OU only) whose
+    recipients go to this peer. Selectors are text: plain ASCII, or
+    ``'0103'H`` for hex octets (ISODE's notation)."""
+
+    name: str
+    mta_name: str
+    password: str = field(repr=False)
+    our_password: str = field(repr=False)
+    host: str = ""
+    port: int = 102
+    tsap: str = "x400in88"
+    ssap: str = ""
+    psap: str = ""
+    or_space: tuple[str, ...] = ()
+    max_connections: int = 2
+    checkpoint_size: int = 63  # k-octets (X.228 RTORQ); 0: no checkpointing
+    window_size: int = 3
+    dialogue_mode: str = "monologue"
+    content_1984: bool = False  # App. B: P2 content, RFC-822-Headers body part
+    connect_timeout: float = 30.0
+    bind_timeout: float = 60.0
+    transfer_timeout: float = 600.0  # one transfer, until the peer confirms it
+    idle_timeout: float = 30.0  # an unused outbound association is released after this
+
+
 @dataclass(frozen=True, slots=True)
 class X400Settings:
     """The X.400 bridge: MIXER mapping (RFC 2156) and BER limits.
@@ -219,6 +255,13 @@ class X400Settings:
     max_depth: int = 64  # BER nesting
     max_length: int = 64 << 20  # one BER element
     max_total: int = 64 << 20  # one encoding, all elements
+    # P1 (the ``x400`` listener and [x400.peers])
+    tsap: str = "x400in88"  # the called TSAP selector the listener answers on
+    max_connections: int = 20  # inbound associations at once
+    max_apdu: int = 64 << 20  # one transferred MTS-APDU, either direction
+    bind_timeout: float = 60.0  # inbound: from the TCP connection to the MTA-bind
+    idle_timeout: float = 600.0  # inbound: no octets from the peer this long: abort
+    peers: Mapping[str, X400Peer] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,9 +367,12 @@ def parse_size(text: str | int) -> int:
 
 
 class _Invalid(Exception):
-    def __init__(self, problem: str) -> None:
+    """``key``: a dotted suffix below the key being converted (a nested table)."""
+
+    def __init__(self, problem: str, key: str = "") -> None:
         super().__init__(problem)
         self.problem = problem
+        self.key = key
 
 
 def _describe(value: object) -> str:
@@ -588,6 +634,166 @@ def _grants(value: object) -> Mapping[str, tuple[str, ...]]:
     return MappingProxyType(grants)
 
 
+def parse_selector(text: str) -> bytes:
+    """A TSAP/SSAP/PSAP selector: ``'0103'H`` is hex octets (ISODE's
+    notation), anything else its ASCII octets. Raises ValueError."""
+    match = re.fullmatch(r"'(.*)'H", text)
+    data = bytes.fromhex(match[1]) if match else text.encode("ascii")
+    if len(data) > 32:  # X.224 13.3.4, ISO 8327 8.3.1: at most 32 (16 for SSAP) octets
+        raise ValueError(f"longer than 32 octets: {text!r}")
+    return data
+
+
+def _selector(value: object) -> str:
+    text = _string(value)
+    try:
+        parse_selector(text)
+    except (ValueError, UnicodeError):
+        raise _Invalid(
+            f"expected ASCII text or 'hex'H of at most 32 octets, got {text!r}"
+        ) from None
+    return text
+
+
+_OR_SPACE_KEYS: Final = ("C", "ADMD", "PRMD", "O", "OU")
+
+
+def _or_prefix(value: object) -> str:
+    """A std-or prefix of the MCGAM hierarchy: C, ADMD, PRMD, O, OU."""
+    from gateway.x400.orname import ORAddress, ORAddressError, parse_std_or
+
+    text = _string(value)
+    try:
+        addr = parse_std_or(text)
+    except ORAddressError as e:
+        raise _Invalid(f"{text!r}: {e}") from None
+    if addr.country is None:
+        raise _Invalid(f"{text!r}: needs at least C (and ADMD)")
+    hierarchy = ORAddress(
+        country=addr.country,
+        admd=addr.admd,
+        prmd=addr.prmd,
+        organisation=addr.organisation,
+        org_units=addr.org_units,
+    )
+    if hierarchy != addr:
+        keys = ", ".join(_OR_SPACE_KEYS)
+        raise _Invalid(f"{text!r}: a prefix holds only {keys}")
+    return text
+
+
+def _or_space(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise _Invalid(
+            f'expected an array of std-or prefixes like "/PRMD=Lab/ADMD= /C=GB/", '
+            f"got {_describe(value)}"
+        )
+    return tuple(_or_prefix(item) for item in value)
+
+
+def _password(value: object) -> str:
+    text = _string(value)
+    if not text:
+        raise _Invalid("must not be empty")
+    if len(text.encode("utf-8")) > 62:  # X.411 ub-password-length
+        raise _Invalid("longer than 62 octets (X.411 ub-password-length)")
+    return text
+
+
+def _host(value: object) -> str:
+    text = _string(value).strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    return _domain(text) if text else ""
+
+
+_PEER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", re.ASCII)
+
+_PEER_SCHEMA: Final[dict[str, Callable[[object], Any]]] = {
+    "mta_name": _mta_name,
+    "password": _password,
+    "our_password": _password,
+    "host": _host,
+    "port": _integer(1, 65535),
+    "tsap": _selector,
+    "ssap": _selector,
+    "psap": _selector,
+    "or_space": _or_space,
+    "max_connections": _integer(1, 1000),
+    "checkpoint_size": _integer(0, 32767),
+    "window_size": _integer(1, 32767),
+    "dialogue_mode": _choice(*DIALOGUE_MODES),
+    "content_1984": _boolean,
+    "connect_timeout": _duration,
+    "bind_timeout": _duration,
+    "transfer_timeout": _duration,
+    "idle_timeout": _duration,
+}
+_PEER_REQUIRED: Final = ("mta_name", "password", "our_password")
+
+
+def _peer(name: str, table: object) -> X400Peer:
+    if not isinstance(table, dict):
+        raise _Invalid(f"expected a table, got {_describe(table)}", name)
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        convert = _PEER_SCHEMA.get(key)
+        if convert is None:
+            raise _Invalid(f"unknown key; known keys are: {_known(_PEER_SCHEMA)}", f"{name}.{key}")
+        try:
+            values[key] = convert(value)
+        except _Invalid as e:
+            raise _Invalid(e.problem, f"{name}.{key}") from None
+    for key in _PEER_REQUIRED:
+        if key not in values:
+            raise _Invalid(
+                "missing: every peer needs mta_name, password and our_password", f"{name}.{key}"
+            )
+    if values.get("or_space") and not values.get("host"):
+        raise _Invalid("required when or_space is set (where to send that mail)", f"{name}.host")
+    return X400Peer(name=name, **values)
+
+
+def _peers(value: object) -> Mapping[str, X400Peer]:
+    """``[x400.peers.<name>]`` tables: one X.400 MTA each."""
+    from gateway.x400.orname import parse_std_or
+
+    if not isinstance(value, dict):
+        raise _Invalid(f"expected tables [x400.peers.<name>], got {_describe(value)}")
+    peers: dict[str, X400Peer] = {}
+    by_mta: dict[str, str] = {}
+    spaces: dict[str, str] = {}
+    for name, table in value.items():
+        if not _PEER_NAME.fullmatch(name):
+            raise _Invalid("a peer name is letters, digits, '.', '_' and '-'", name)
+        peer = _peer(name, table)
+        other = by_mta.get(peer.mta_name.lower())
+        if other is not None:
+            raise _Invalid(
+                f"{peer.mta_name!r} is also the MTA name of peer {other!r}", f"{name}.mta_name"
+            )
+        by_mta[peer.mta_name.lower()] = name
+        for prefix in peer.or_space:
+            key = _or_space_key(parse_std_or(prefix))
+            other = spaces.get(key)
+            if other is not None:
+                raise _Invalid(
+                    f"{prefix!r} is also in the or_space of peer {other!r}", f"{name}.or_space"
+                )
+            spaces[key] = name
+        peers[name] = peer
+    return MappingProxyType(peers)
+
+
+def _or_space_key(addr: Any) -> str:
+    levels = [addr.country, addr.admd, addr.prmd, addr.organisation, *addr.org_units]
+    return "/".join("" if v is None else " ".join(v.split()).casefold() or " " for v in levels)
+
+
 class _Reactorless:
     """Stands in for the reactor: parsing an endpoint string needs none."""
 
@@ -715,6 +921,12 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "max_depth": _integer(8, 10_000),
         "max_length": _size,
         "max_total": _size,
+        "tsap": _selector,
+        "max_connections": _integer(1),
+        "max_apdu": _size,
+        "bind_timeout": _duration,
+        "idle_timeout": _duration,
+        "peers": _peers,
     },
     "imap": {
         "trusted_networks": _network_list,
@@ -768,7 +980,8 @@ class _Loader:
                 try:
                     values[section][key] = convert(value)
                 except _Invalid as e:
-                    raise self.error(dotted, e.problem) from None
+                    where = f"{dotted}.{e.key}" if e.key else dotted
+                    raise self.error(where, e.problem) from None
         return values
 
     def build(self, values: dict[str, dict[str, Any]]) -> Settings:

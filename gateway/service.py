@@ -7,6 +7,7 @@ last down, so that every listener and ingress stops before the spool closes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -153,7 +154,14 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     users = UserFile(settings.users_file)
     aliases = AliasFile(settings.aliases_file)
     root.portal = build_portal(users, settings.mail_dir)
-    root.router = Router(settings.local_domains, users, aliases, settings.delivery.max_alias_depth)
+    x400 = _x400_parts(settings, reactor)
+    root.router = Router(
+        settings.local_domains,
+        users,
+        aliases,
+        settings.delivery.max_alias_depth,
+        x400=x400.routes if x400 is not None else None,
+    )
 
     pool = ThreadPool(minthreads=2, maxthreads=8, name="maildir")
     ThreadPoolService(pool).setServiceParent(root)
@@ -175,6 +183,10 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
         agents[RouteKind.SMTP] = relay
         # parked connections say QUIT when the gateway stops
         reactor.addSystemEventTrigger("before", "shutdown", relay.cache.close)
+    if x400 is not None and x400.agent is not None:
+        agents[RouteKind.X400] = x400.agent
+        # parked associations are released when the gateway stops
+        reactor.addSystemEventTrigger("before", "shutdown", x400.agent.pool.close)
     q = settings.queue
     root.bus = MessageBus(
         Spool(settings.queue_dir, q.segment_size),
@@ -211,6 +223,8 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
         factories.update(_pop3_factories(settings, root, reactor))
     if any(kind in settings.listeners for kind in ("imap", "imaps")):
         factories.update(_imap_factories(settings, root, reactor))
+    if x400 is not None and "x400" in settings.listeners:
+        factories["x400"] = x400.listener(root.bus)
     for name, description in settings.listeners.items():
         endpoint = endpoints.serverFromString(reactor, description)
         ListenerService(name, KNOWN_LISTENERS[name], endpoint, factories[name]).setServiceParent(
@@ -341,6 +355,63 @@ def _imap_factories(
 
     limiter = ConnectionLimiter(imap.max_connections, imap.max_connections_per_ip)
     return _reader_factories(root, ("imap", "imaps"), limiter, reactor, build)
+
+
+class _X400Parts:
+    """The P1 side: the peers' routes, the channel out, the listener."""
+
+    def __init__(self, settings: Settings, reactor: Any) -> None:
+        from gateway.x400.context import Gateway as X400Gateway
+        from gateway.x400.mapping import TableError
+        from gateway.x400.p1.channel import X400Agent
+        from gateway.x400.p1.routing import PeerRoutes
+
+        self.settings = settings
+        self.reactor = reactor
+        x = settings.x400
+        self.limits = {
+            "max_depth": x.max_depth,
+            "max_length": x.max_length,
+            "max_total": x.max_total,
+        }
+        try:
+            self.gateway = X400Gateway.from_settings(settings, datetime.now(UTC))
+        except (TableError, OSError, ValueError) as e:
+            raise SystemExit(f"mailgateway: cannot start: x400 mapping tables: {e}") from None
+        self.routes: PeerRoutes | None = None
+        self.agent: X400Agent | None = None
+        if any(peer.host and peer.or_space for peer in x.peers.values()):
+            self.routes = PeerRoutes(self.gateway, x.peers.values())
+            self.agent = X400Agent(
+                self.routes, reactor, max_apdu=x.max_apdu, ber_limits=self.limits
+            )
+
+    def listener(self, bus: MessageBus) -> IProtocolFactory:
+        from gateway.config import parse_selector
+        from gateway.x400.p1.inbound import InboundTransfers
+        from gateway.x400.p1.protocol import ListenerConfig, P1ServerFactory
+
+        x = self.settings.x400
+        config = ListenerConfig(
+            mta_name=self.gateway.mta_name,
+            peers=tuple(x.peers.values()),
+            tsap=parse_selector(x.tsap),
+            max_connections=x.max_connections,
+            max_apdu=x.max_apdu,
+            bind_timeout=x.bind_timeout,
+            idle_timeout=x.idle_timeout,
+            ber_limits=self.limits,
+        )
+        handler = InboundTransfers(bus, self.gateway, self.reactor, self.limits)
+        return P1ServerFactory(config, handler, self.reactor)
+
+
+def _x400_parts(settings: Settings, reactor: Any) -> _X400Parts | None:
+    """Only when P1 is configured: peers, or the ``x400`` listener (which,
+    without peers, refuses every MTA-bind)."""
+    if not settings.x400.peers and "x400" not in settings.listeners:
+        return None
+    return _X400Parts(settings, reactor)
 
 
 def _prepare_data_dir(settings: Settings) -> None:

@@ -64,7 +64,9 @@ def test_default_config_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         "pop3s": "tcp:1995:interface=127.0.0.1",
         "imap": "tcp:1143:interface=127.0.0.1",
         "imaps": "tcp:1993:interface=127.0.0.1",
+        "x400": "tcp:10102:interface=127.0.0.1",
     }
+    assert settings.x400.peers == {}
     assert settings.smtp.trusted_networks == ()
     assert settings.tls.certificate is None and settings.tls.key is None
     assert settings.control_socket == tmp_path / "var" / "run" / "control.sock"
@@ -439,3 +441,142 @@ def test_x400_errors_name_the_key(tmp_path: Path, line: str, problem: str) -> No
     path.write_text(f"{MINIMAL}[x400]\n{line}\n")
     with pytest.raises(ConfigError, match=re.escape(problem)):
         load(path)
+
+
+# --- [x400] P1: listener limits and peers --------------------------------------
+
+PEER = '[x400.peers.lab]\nmta_name = "mta.lab.test"\npassword = "theirs"\nour_password = "ours"\n'
+
+
+def test_x400_p1_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(MINIMAL + PEER)
+    x400 = load(path).x400
+    assert (x400.tsap, x400.max_connections, x400.max_apdu) == ("x400in88", 20, 64 << 20)
+    assert (x400.bind_timeout, x400.idle_timeout) == (60.0, 600.0)
+    peer = x400.peers["lab"]
+    assert (peer.name, peer.mta_name, peer.password, peer.our_password) == (
+        "lab",
+        "mta.lab.test",
+        "theirs",
+        "ours",
+    )
+    assert (peer.host, peer.port, peer.tsap, peer.ssap, peer.psap) == ("", 102, "x400in88", "", "")
+    assert (peer.or_space, peer.max_connections, peer.dialogue_mode) == ((), 2, "monologue")
+    assert (peer.checkpoint_size, peer.window_size, peer.content_1984) == (63, 3, False)
+    assert (peer.connect_timeout, peer.bind_timeout, peer.transfer_timeout) == (30, 60, 600)
+    assert "theirs" not in repr(peer) and "ours" not in repr(peer)  # never in a log line
+
+
+def test_x400_peer_every_key(tmp_path: Path) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(
+        MINIMAL + "[listeners]\nx400 = 'tcp:10102:interface=127.0.0.1'\n"
+        "[x400]\ntsap = \"'0103'H\"\nmax_connections = 3\nmax_apdu = '1M'\n"
+        "bind_timeout = '5s'\nidle_timeout = '1m'\n" + PEER + 'host = "127.0.0.1"\n'
+        "port = 10103\n"
+        'tsap = "591"\nssap = "s"\npsap = "p"\n'
+        'or_space = ["/PRMD=Lab/ADMD= /C=GB/", "/O=Far/ADMD=Gold 400/C=GB/"]\n'
+        "max_connections = 4\ncheckpoint_size = 0\nwindow_size = 5\n"
+        'dialogue_mode = "twa"\ncontent_1984 = true\n'
+        'connect_timeout = "2s"\nbind_timeout = "3s"\ntransfer_timeout = "4s"\n'
+        'idle_timeout = "5s"\n'
+        "[x400.peers.in-only]\n"
+        'mta_name = "mta.other"\npassword = "a"\nour_password = "b"\n'
+    )
+    settings = load(path)
+    assert settings.listeners["x400"] == "tcp:10102:interface=127.0.0.1"
+    x400 = settings.x400
+    assert (x400.tsap, x400.max_connections, x400.max_apdu) == ("'0103'H", 3, 1 << 20)
+    peer = x400.peers["lab"]
+    assert (peer.host, peer.port, peer.tsap, peer.ssap, peer.psap) == (
+        "127.0.0.1",
+        10103,
+        "591",
+        "s",
+        "p",
+    )
+    assert peer.or_space == ("/PRMD=Lab/ADMD= /C=GB/", "/O=Far/ADMD=Gold 400/C=GB/")
+    assert (peer.max_connections, peer.checkpoint_size, peer.window_size) == (4, 0, 5)
+    assert (peer.dialogue_mode, peer.content_1984) == ("twa", True)
+    assert (peer.connect_timeout, peer.bind_timeout) == (2, 3)
+    assert (peer.transfer_timeout, peer.idle_timeout) == (4, 5)
+    assert x400.peers["in-only"].host == ""
+
+
+def test_parse_selector() -> None:
+    from gateway.config import parse_selector
+
+    assert parse_selector("x400in88") == b"x400in88"
+    assert parse_selector("'0103'H") == b"\x01\x03"
+    assert parse_selector("") == b""
+    with pytest.raises(ValueError):
+        parse_selector("x" * 33)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[x400]\npeers = 3\n", "x400.peers: expected tables [x400.peers.<name>]"),
+        (
+            '[x400.peers.lab]\nmta_name = "m"\npassword = "p"\n',
+            "x400.peers.lab.our_password: missing",
+        ),
+        ('[x400.peers.lab]\npassword = "p"\nour_password = "o"\n', "x400.peers.lab.mta_name"),
+        (
+            '[x400.peers.lab]\nmta_name = "m"\npassword = ""\nour_password = "o"\n',
+            "x400.peers.lab.password: must not be empty",
+        ),
+        (PEER + "colour = 1\n", "x400.peers.lab.colour: unknown key"),
+        (PEER + "port = 0\n", "x400.peers.lab.port: must be between 1 and 65535"),
+        (PEER + 'host = "bad host"\n', "x400.peers.lab.host: not a valid domain name"),
+        (PEER + 'tsap = "' + "t" * 33 + '"\n', "x400.peers.lab.tsap: expected ASCII text"),
+        (PEER + "tsap = \"'0g'H\"\n", "x400.peers.lab.tsap"),
+        (PEER + 'dialogue_mode = "duplex"\n', "x400.peers.lab.dialogue_mode: expected one of"),
+        (PEER + "content_1984 = 1\n", "x400.peers.lab.content_1984: expected true or false"),
+        (PEER + 'bind_timeout = "soon"\n', "x400.peers.lab.bind_timeout: expected a duration"),
+        (PEER + "max_connections = 0\n", "x400.peers.lab.max_connections: must be between"),
+        (PEER + 'or_space = "/C=GB/"\n', "x400.peers.lab.or_space: expected an array"),
+        (
+            PEER + 'host = "h.test"\nor_space = ["/S=Smith/PRMD=Lab/ADMD= /C=GB/"]\n',
+            "x400.peers.lab.or_space: '/S=Smith/PRMD=Lab/ADMD= /C=GB/': a prefix holds only",
+        ),
+        (PEER + 'host = "h.test"\nor_space = ["/O=Lab/"]\n', "needs at least C"),
+        (PEER + 'or_space = ["/PRMD=Lab/ADMD= /C=GB/"]\n', "x400.peers.lab.host: required"),
+        (
+            PEER + "[x400.peers.twin]\n"
+            'mta_name = "MTA.lab.test"\npassword = "p"\nour_password = "o"\n',
+            "x400.peers.twin.mta_name: 'MTA.lab.test' is also the MTA name of peer 'lab'",
+        ),
+        (
+            PEER + 'host = "a.test"\nor_space = ["/PRMD=Lab/ADMD= /C=GB/"]\n'
+            "[x400.peers.twin]\n"
+            'mta_name = "m2"\npassword = "p"\nour_password = "o"\nhost = "b.test"\n'
+            'or_space = ["/PRMD=lab/ADMD=/C=gb/"]\n',
+            "x400.peers.twin.or_space: '/PRMD=lab/ADMD=/C=gb/' is also in the or_space of peer",
+        ),
+        ('[x400.peers."bad name"]\n', "x400.peers.bad name: a peer name is"),
+        ("[x400]\ntsap = 1\n", "x400.tsap: expected a string"),
+        ("[x400]\nmax_apdu = 0\n", "x400.max_apdu: expected a size"),
+        ("[x400]\nmax_connections = 0\n", "x400.max_connections: must be at least 1"),
+        ("[listeners]\nx400 = 'tcp:notaport'\n", "listeners.x400: not a valid Twisted endpoint"),
+    ],
+)
+def test_x400_peer_errors_name_the_key(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(MINIMAL + text)
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        load(path)
+
+
+def test_production_example_documents_x400_p1() -> None:
+    from gateway.config import X400Peer, X400Settings
+
+    text = (CONF / "production.toml.example").read_text()
+    for name in X400Settings.__dataclass_fields__:
+        if name != "peers":
+            assert f"\n{name} = " in text, f"x400.{name}"
+    for name in X400Peer.__dataclass_fields__:
+        if name != "name":
+            assert f"\n# {name} = " in text, f"x400.peers.<name>.{name}"
+    assert '\nx400 = "tcp:102"' in text

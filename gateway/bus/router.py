@@ -11,12 +11,18 @@ time (so alias changes apply to mail already queued).
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway import errors
 from gateway.envelope import Address
 from gateway.errors import GatewayError
 from gateway.interfaces import IAliasTable, IUserDirectory
+
+#: Is a (non-local) address an X.400 recipient? True: the X.400 channel;
+#: False: Internet mail; an error: refuse it (an address of the gateway's
+#: own X.400 domain that no peer serves).  gateway.x400.p1.routing.PeerRoutes.
+X400Routing = Callable[[Address], bool | GatewayError]
 
 
 class RouteKind(enum.StrEnum):
@@ -54,9 +60,13 @@ class Router:
         aliases: IAliasTable,
         max_alias_depth: int = 10,
         x400_domains: tuple[str, ...] = (),
+        x400: X400Routing | None = None,
     ) -> None:
+        """``x400_domains``: every address there goes to the X.400 channel;
+        ``x400`` decides the others (local domains first in any case)."""
         self.local_domains = frozenset(d.lower() for d in local_domains)
         self.x400_domains = frozenset(d.lower() for d in x400_domains)
+        self.x400 = x400
         self.users = users
         self.aliases = aliases
         self.max_alias_depth = max_alias_depth
@@ -116,4 +126,26 @@ class Router:
             return Route(RouteKind.LOCAL, canonical)
         if address.domain in self.x400_domains:
             return Route(RouteKind.X400, address)
+        if self.x400 is not None:
+            verdict = self.x400(address)
+            if isinstance(verdict, GatewayError):
+                return Route(RouteKind.REJECT, address, verdict)
+            if verdict:
+                return Route(RouteKind.X400, address)
         return Route(RouteKind.SMTP, address)
+
+    def is_ours(self, address: Address) -> bool:
+        """Is ``address`` one this gateway answers for -- a local domain, or
+        the X.400 side (RFC 2156 4.3.5's "/.../"@gateway, or a domain the
+        MIXER tables map into a peer's O/R space), even if only to refuse
+        it -- so that an SMTP server takes it from anyone, like a local one?"""
+        if self.is_local(address) or address.domain in self.x400_domains:
+            return True
+        return self.x400 is not None and self.x400(address) is not False
+
+    def is_x400(self, address: Address) -> bool:
+        """Is ``address`` for the X.400 side (mail an SMTP server may accept
+        for it like for a local domain, RFC 2156 4.3.5's "/.../"@gateway)?"""
+        if address.domain in self.x400_domains:
+            return True
+        return self.x400 is not None and self.x400(address) is True

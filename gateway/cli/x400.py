@@ -15,6 +15,9 @@
 - ``x400 map ADDRESS``: an O/R address (std-or text) or an RFC 822 address,
   mapped both ways (RFC 2156 4.3.4, 4.3.5), with the table lines that
   matched and whether the mapping comes back to where it started.
+- ``x400 ping PEER``: to a peer of ``[x400.peers]``: TCP connection, MTA-bind
+  with our credentials, release, each step on a line with its time; exit 0,
+  or 69 (EX_UNAVAILABLE) with the reason.
 
 Bad input is one line on stderr naming the problem (for BER, the offset and
 the reason) and exit status 65 (EX_DATAERR), never a traceback.
@@ -67,6 +70,7 @@ if TYPE_CHECKING:
     from gateway.config import Settings
 
 EX_NOINPUT = 66  # sysexits(3): an input file did not exist or was not readable
+EX_UNAVAILABLE = 69  # sysexits(3): a service is unavailable
 
 #: RFC 3461 4.1 NOTIFY keywords
 NOTIFY_WORDS = ("SUCCESS", "FAILURE", "DELAY", "NEVER")
@@ -170,6 +174,14 @@ def register(subparsers: Any) -> None:
     )
     mapper.add_argument("address", help="std-or text (/S=.../C=GB/) or local@domain")
     mapper.set_defaults(func=run_map)
+
+    pinger = sub.add_parser(
+        "ping",
+        help="connect to an X.400 peer, bind with our credentials, release (P1)",
+        description="Each step on a line with its time; exit 69 with the reason on failure.",
+    )
+    pinger.add_argument("peer", help="the name of an [x400.peers.<name>] table")
+    pinger.set_defaults(func=run_ping)
 
 
 def gateway(settings: Settings) -> Gateway:
@@ -766,4 +778,59 @@ def run_map(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  matched:    {line}")
     same = back == original if "@" not in text else back.casefold() == original.casefold()
     print(f"mapped back:  {back}" + ("  (same)" if same else "  (differs)"))
+    return cli.EX_OK
+
+
+# --- ping --------------------------------------------------------------------
+
+
+def run_ping(args: argparse.Namespace, settings: Settings) -> int:
+    return _run("ping", _ping, args, settings)
+
+
+def _ping(args: argparse.Namespace, settings: Settings) -> int:
+    from twisted.internet import reactor as default_reactor
+    from twisted.internet.defer import Deferred
+
+    from gateway.x400.p1.ping import PingFailed, ping
+
+    x400 = settings.x400
+    peer = x400.peers.get(args.peer)
+    if peer is None:
+        known = ", ".join(x400.peers) or "(none)"
+        raise _Failed(cli.EX_USAGE, f"no peer {args.peer!r} in [x400.peers]; known: {known}")
+    if not peer.host:
+        raise _Failed(cli.EX_CONFIG, f"x400.peers.{peer.name}.host is not set")
+    reactor: Any = default_reactor
+    local_name = x400.mta_name or settings.hostname[:32]
+    outcome: list[BaseException | None] = []
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    def run() -> None:
+        d = Deferred.fromCoroutine(
+            ping(
+                reactor,
+                peer,
+                local_name,
+                say,
+                max_apdu=x400.max_apdu,
+                ber_limits=_limits(settings),
+            )
+        )
+
+        def done(result: object) -> None:
+            outcome.append(getattr(result, "value", None))
+            reactor.stop()
+
+        d.addBoth(done)
+
+    reactor.callWhenRunning(run)
+    reactor.run(installSignalHandlers=False)
+    error = outcome[0] if outcome else None
+    if isinstance(error, PingFailed):
+        raise _Failed(EX_UNAVAILABLE, str(error))
+    if error is not None:
+        raise _Failed(cli.EX_SOFTWARE, f"{type(error).__name__}: {error}")
     return cli.EX_OK

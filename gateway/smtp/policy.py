@@ -50,13 +50,13 @@ def check_recipient(
 ) -> Reply | None:
     """None to accept ``rcpt``, else the refusal.
 
-    Local addresses are resolved now, so unknown users are refused at RCPT
-    time instead of bounced later (no backscatter), and so is an address
-    whose every mailbox is over quota (``full`` names the error, 452 4.2.2:
-    the client keeps it queued). Anything else is relay: only for
-    authenticated or trusted clients.
+    Local addresses (and those for the X.400 side, RFC 2156) are resolved
+    now, so unknown users are refused at RCPT time instead of bounced later
+    (no backscatter), and so is an address whose every mailbox is over quota
+    (``full`` names the error, 452 4.2.2: the client keeps it queued).
+    Anything else is relay: only for authenticated or trusted clients.
     """
-    if router.is_local(rcpt):
+    if router.is_ours(rcpt):
         routes = router.resolve(rcpt).routes
         errors = [r.error for r in routes if r.kind is RouteKind.REJECT]
         if not errors:
