@@ -494,10 +494,15 @@ class P1Association:
         self._transport.connect()
         self._state = "connecting"
 
-    def accept_bind(self) -> None:
-        """Responder: AC / CPA / AARE accepted / RTOAC with our MTABindResult."""
+    def accept_bind(self, local: Credentials | None = None) -> None:
+        """Responder: AC / CPA / AARE accepted / RTOAC with our MTABindResult,
+        naming us with *local* when given (a responder that learns only from
+        the bind argument which peer it serves, and so which password to
+        present, passes it here)."""
         if not self._expect_bind_requested():
             return
+        if local is not None:
+            self.local = local
         rtoac = _rtse("rtoac-apdu", self._fill_rtoac)
         apdu = acse.ACSE_apdu()
         aare = apdu["aare"]

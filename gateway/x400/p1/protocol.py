@@ -562,8 +562,7 @@ class P1ServerProtocol(_P1Protocol):
         self.stop_timer("bind")
         self.peer = peer
         # our MTABindResult names us with the password this peer expects
-        self.association.local = Credentials(self.owner.config.mta_name, peer.our_password)
-        self.association.accept_bind()
+        self.association.accept_bind(Credentials(self.owner.config.mta_name, peer.our_password))
         self.drain()
         log.info(
             "x400: MTA {name} (peer {peer}) bound from {address}",
