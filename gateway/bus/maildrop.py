@@ -29,13 +29,13 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from twisted.application.service import Service
-from twisted.internet import defer, task
+from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from gateway.envelope import Envelope
 from gateway.fsutil import durable_write, fsync_directory
+from gateway.polling import PollingService
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime
@@ -122,7 +122,7 @@ def drop_qid(name: str) -> str:
     return "D" + hashlib.sha256(name.encode()).hexdigest()[:16].upper()
 
 
-class MaildropPickup(Service):
+class MaildropPickup(PollingService):
     """Submits maildrop files to the bus, on start and every ``interval``.
 
     Each file is submitted once at a time (never twice concurrently) with at
@@ -136,6 +136,7 @@ class MaildropPickup(Service):
     """
 
     log = Logger()
+    what = "maildrop pickup"
 
     def __init__(
         self,
@@ -145,30 +146,9 @@ class MaildropPickup(Service):
         interval: float = 1.0,
         max_in_flight: int = 16,
     ) -> None:
+        super().__init__(clock, interval, max_in_flight)
         self.maildrop_dir = maildrop_dir
         self.bus = bus
-        self.clock = clock
-        self.interval = interval
-        self.max_in_flight = max_in_flight
-        self._in_flight: dict[str, defer.Deferred[Any]] = {}
-        self._loop: task.LoopingCall | None = None
-
-    def startService(self) -> None:
-        super().startService()  # type: ignore[no-untyped-call]
-        self._loop = task.LoopingCall(self.scan)
-        self._loop.clock = self.clock
-        self._loop.start(self.interval, now=True).addErrback(
-            lambda f: self.log.failure("maildrop pickup loop stopped", f)
-        )
-
-    def stopService(self) -> defer.Deferred[object]:
-        """Stop scanning; fires once the pending submissions have settled."""
-        super().stopService()  # type: ignore[no-untyped-call]
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        self._loop = None
-        pending = list(self._in_flight.values())
-        return defer.DeferredList(pending).addCallback(lambda _: None)
 
     def scan(self) -> None:
         """One pass over the drop directory. Never raises (logs instead)."""

@@ -81,8 +81,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from twisted.application.service import Service
-from twisted.internet import defer, task
+from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -93,6 +92,7 @@ from gateway.envelope import Address, AddressError, Envelope, Origin, Recipient
 from gateway.fsutil import durable_write, fsync_directory
 from gateway.interfaces import IDeliveryAgent
 from gateway.message import header_block, is_binary
+from gateway.polling import PollingService
 from gateway.x400.mapping import MappingError
 from gateway.x400.model import IPM, IPN, Message, Probe, Report
 from gateway.x400.msgid import format_mts_id
@@ -302,7 +302,7 @@ def _link_new(src: Path, directory: Path, name: str) -> Path:
 Submit = Callable[[Envelope, bytes, str], defer.Deferred[str]]
 
 
-class FileChannelPoller(Service):
+class FileChannelPoller(PollingService):
     """Picks up the MTS-APDU files of ``directory`` (module docstring).
 
     ``gw_factory()`` gives the :class:`~gateway.x400.context.Gateway` for
@@ -315,6 +315,7 @@ class FileChannelPoller(Service):
     """
 
     log = Logger()
+    what = "x400 file channel"
 
     def __init__(
         self,
@@ -328,25 +329,21 @@ class FileChannelPoller(Service):
         limits: Mapping[str, int] | None = None,
         max_in_flight: int = 16,
     ) -> None:
+        super().__init__(reactor, interval, max_in_flight)
         self.directory = directory
         self.gw_factory = gw_factory
         self.submit = submit
         self.reactor = reactor
-        self.interval = interval
         self.max_size = max_size
         self.limits = dict(limits or {})
-        self.max_in_flight = max_in_flight
         self.work = directory / WORK
         self.done = directory / DONE
         self.failed = directory / FAILED
         self._owned: set[str] = set()  # names in work/ this poller is responsible for
-        self._in_flight: dict[str, defer.Deferred[Any]] = {}
-        self._loop: task.LoopingCall | None = None
 
     # -- service
 
-    def startService(self) -> None:
-        super().startService()  # type: ignore[no-untyped-call]
+    def prepare(self) -> None:
         try:
             self.recover()
         except OSError as e:
@@ -355,20 +352,6 @@ class FileChannelPoller(Service):
                 dir=str(self.directory),
                 error=e,
             )
-        self._loop = task.LoopingCall(self.scan)
-        self._loop.clock = self.reactor
-        self._loop.start(self.interval, now=True).addErrback(
-            lambda f: self.log.failure("x400 file channel loop stopped", f)
-        )
-
-    def stopService(self) -> defer.Deferred[object]:
-        """Stop scanning; fires once the pending submissions have settled."""
-        super().stopService()  # type: ignore[no-untyped-call]
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        self._loop = None
-        pending = list(self._in_flight.values())
-        return defer.DeferredList(pending).addCallback(lambda _: None)
 
     # -- scanning
 

@@ -14,13 +14,23 @@ from pyasn1.type import univ
 
 from gateway.x400.asn1 import mts as asn1_mts
 
-__all__ = ["BUILT_IN_EITS", "eits_from_asn1", "eits_to_asn1"]
+__all__ = ["BUILT_IN_EITS", "eits_from_asn1", "eits_to_asn1", "present"]
 
 #: X.411 BuiltInEncodedInformationTypes bit names, by bit number
 BUILT_IN_EITS: dict[int, str] = {
     int(value): name for name, value in asn1_mts.BuiltInEncodedInformationTypes.namedValues.items()
 }
 _BITS = {name: number for number, name in BUILT_IN_EITS.items()}
+
+
+def present(parent: Any, name: str) -> bool:
+    """Whether the component *name* of *parent* was decoded or set: reading
+    ``parent[name]`` would create an empty one.  A name the type does not
+    have (a probe's deferred delivery time) is absent."""
+    if name not in parent.componentType:
+        return False
+    value = parent.getComponentByName(name, default=None, instantiate=False)
+    return value is not None and bool(value.isValue)
 
 
 def eits_from_asn1(value: Any) -> tuple[str, ...]:

@@ -47,7 +47,7 @@ from gateway.x400.model import (
     TraceElement,
     TransferRecipient,
 )
-from gateway.x400.mtscodec import eits_from_asn1, eits_to_asn1
+from gateway.x400.mtscodec import eits_from_asn1, eits_to_asn1, present
 from gateway.x400.orcodec import (
     fill_or_address,
     or_address_from_asn1,
@@ -72,21 +72,13 @@ class APDUError(ValueError):
 # -- small pieces
 
 
-def _has(parent: Any, name: str) -> bool:
-    """Whether *name* was decoded or set (reading it would create it); a
-    name the type does not have (a probe's deferred delivery) is absent."""
-    if name not in parent.componentType:
-        return False
-    value = parent.getComponentByName(name, default=None, instantiate=False)
-    return value is not None and bool(value.isValue)
-
-
 def _text(value: Any) -> str:
     return str(value.getComponent() if isinstance(value, univ.Choice) else value)
 
 
 def _gdi_from(value: Any) -> GlobalDomainId:
-    prmd = value["private-domain-identifier"] if _has(value, "private-domain-identifier") else None
+    has_prmd = present(value, "private-domain-identifier")
+    prmd = value["private-domain-identifier"] if has_prmd else None
     return GlobalDomainId(
         _text(value["country-name"]),
         _text(value["administration-domain-name"]),
@@ -134,15 +126,15 @@ def _trace_from(element: Any, internal: bool) -> TraceElement:
     info = element["mta-supplied-information" if internal else "domain-supplied-information"]
     attempted_domain = attempted_mta = None
     if internal:
-        if _has(info, "attempted"):
+        if present(info, "attempted"):
             choice = info["attempted"]
             if choice.getName() == "mta":
                 attempted_mta = str(choice["mta"])
             else:
                 attempted_domain = _gdi_from(choice["domain"])
-    elif _has(info, "attempted-domain"):
+    elif present(info, "attempted-domain"):
         attempted_domain = _gdi_from(info["attempted-domain"])
-    actions = _bits(info["other-actions"]) if _has(info, "other-actions") else ()
+    actions = _bits(info["other-actions"]) if present(info, "other-actions") else ()
     other = frozenset(
         name
         for number, name in enumerate(("redirected", "dl-operation"))
@@ -155,10 +147,10 @@ def _trace_from(element: Any, internal: bool) -> TraceElement:
         mta=str(element["mta-name"]) if internal else None,
         attempted_domain=attempted_domain,
         attempted_mta=attempted_mta,
-        deferred=str(info["deferred-time"]) if _has(info, "deferred-time") else None,
+        deferred=str(info["deferred-time"]) if present(info, "deferred-time") else None,
         converted_eits=(
             eits_from_asn1(info["converted-encoded-information-types"])
-            if _has(info, "converted-encoded-information-types")
+            if present(info, "converted-encoded-information-types")
             else None
         ),
         other_actions=cast(Any, other),
@@ -329,7 +321,7 @@ def _recipient_from(value: Any, limits: dict[str, int]) -> TransferRecipient:
         mta_report=_request(bits, 1, 2),
         originator_report=_request(bits, 3, 4),
         explicit_conversion=(
-            int(value["explicit-conversion"]) if _has(value, "explicit-conversion") else None
+            int(value["explicit-conversion"]) if present(value, "explicit-conversion") else None
         ),
         redirection_history=(
             _redirections_from(typed[_REDIRECTIONS]) if _REDIRECTIONS in typed else ()
@@ -359,7 +351,7 @@ def _recipient_to(r: TransferRecipient, out: Any) -> None:
 
 def _envelope_from(env: Any, id_name: str, limits: dict[str, int]) -> MessageEnvelope:
     typed, others = _read_extensions(env["extensions"], limits)
-    bits = _bits(env["per-message-indicators"]) if _has(env, "per-message-indicators") else ()
+    bits = _bits(env["per-message-indicators"]) if present(env, "per-message-indicators") else ()
     content_type = env["content-type"]
     correlator = typed.get(_CORRELATOR)
     history = typed.get(_DL_HISTORY)
@@ -371,11 +363,11 @@ def _envelope_from(env: Any, id_name: str, limits: dict[str, int]) -> MessageEnv
         content_type=_content_type_from(content_type),
         original_eits=(
             eits_from_asn1(env["original-encoded-information-types"])
-            if _has(env, "original-encoded-information-types")
+            if present(env, "original-encoded-information-types")
             else None
         ),
         content_identifier=(
-            str(env["content-identifier"]) if _has(env, "content-identifier") else None
+            str(env["content-identifier"]) if present(env, "content-identifier") else None
         ),
         priority=(
             cast(Any, env["priority"].prettyPrint())
@@ -384,7 +376,7 @@ def _envelope_from(env: Any, id_name: str, limits: dict[str, int]) -> MessageEnv
         ),
         indicators=frozenset(PER_MESSAGE_INDICATORS[i] for i, bit in enumerate(bits[:8]) if bit),
         deferred_delivery=(
-            str(env["deferred-delivery-time"]) if _has(env, "deferred-delivery-time") else None
+            str(env["deferred-delivery-time"]) if present(env, "deferred-delivery-time") else None
         ),
         internal_trace=(
             _traces_from(typed[_INTERNAL_TRACE], internal=True) if _INTERNAL_TRACE in typed else ()
@@ -500,7 +492,7 @@ def _reported_from(value: Any, limits: dict[str, int]) -> ReportedRecipient:
         outcome = NonDelivered(
             int(n["non-delivery-reason-code"]),
             int(n["non-delivery-diagnostic-code"])
-            if _has(n, "non-delivery-diagnostic-code")
+            if present(n, "non-delivery-diagnostic-code")
             else None,
         )
     typed, others = _read_extensions(value["extensions"], limits)
@@ -511,19 +503,19 @@ def _reported_from(value: Any, limits: dict[str, int]) -> ReportedRecipient:
         arrival=str(last["arrival-time"]),
         converted_eits=(
             eits_from_asn1(last["converted-encoded-information-types"])
-            if _has(last, "converted-encoded-information-types")
+            if present(last, "converted-encoded-information-types")
             else None
         ),
         mta_report=_request(bits, 1, 2),
         originator_report=_request(bits, 3, 4),
         originally_intended=(
             _or_name(value["originally-intended-recipient-name"])
-            if _has(value, "originally-intended-recipient-name")
+            if present(value, "originally-intended-recipient-name")
             else None
         ),
         supplementary_info=(
             str(value["supplementary-information"])
-            if _has(value, "supplementary-information")
+            if present(value, "supplementary-information")
             else None
         ),
         redirection_history=(
@@ -584,26 +576,28 @@ def _report_from(value: Any, limits: dict[str, int]) -> Report:
         ),
         subject_intermediate_trace=(
             _traces_from(content["subject-intermediate-trace-information"])
-            if _has(content, "subject-intermediate-trace-information")
+            if present(content, "subject-intermediate-trace-information")
             else ()
         ),
         original_eits=(
             eits_from_asn1(content["original-encoded-information-types"])
-            if _has(content, "original-encoded-information-types")
+            if present(content, "original-encoded-information-types")
             else None
         ),
         content_type=(
-            _content_type_from(content["content-type"]) if _has(content, "content-type") else None
+            _content_type_from(content["content-type"])
+            if present(content, "content-type")
+            else None
         ),
         content_identifier=(
-            str(content["content-identifier"]) if _has(content, "content-identifier") else None
+            str(content["content-identifier"]) if present(content, "content-identifier") else None
         ),
         returned_content=(
-            bytes(content["returned-content"]) if _has(content, "returned-content") else None
+            bytes(content["returned-content"]) if present(content, "returned-content") else None
         ),
         additional_information=(
             bytes(content["additional-information"])
-            if _has(content, "additional-information")
+            if present(content, "additional-information")
             else None
         ),
         content_correlator=_correlator_text(correlator) if correlator is not None else None,
@@ -678,7 +672,7 @@ def decode_apdu(data: bytes, **limits: int) -> Message | Report | Probe:
         probe = value["probe"]
         return Probe(
             _envelope_from(probe, "probe-identifier", limits),
-            int(probe["content-length"]) if _has(probe, "content-length") else None,
+            int(probe["content-length"]) if present(probe, "content-length") else None,
         )
     except ber.BERError as exc:
         raise APDUError(f"not an MTS-APDU: {exc}") from None

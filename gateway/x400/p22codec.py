@@ -48,7 +48,7 @@ from gateway.x400.model import (
     RecipientSpecifier,
     TextPart,
 )
-from gateway.x400.mtscodec import eits_from_asn1, eits_to_asn1
+from gateway.x400.mtscodec import eits_from_asn1, eits_to_asn1, present
 from gateway.x400.orcodec import (
     or_address_from_asn1,
     or_name_from_asn1,
@@ -98,15 +98,8 @@ def encode_content(content: IPM | IPN) -> bytes:
 # -- identifiers and descriptors
 
 
-def _has(parent: Any, name: str) -> bool:
-    """Whether the component *name* of *parent* was decoded (or set):
-    reading ``parent[name]`` would create an empty one."""
-    value = parent.getComponentByName(name, default=None, instantiate=False)
-    return value is not None and bool(value.isValue)
-
-
 def _ipm_id_from(value: Any) -> IPMIdentifier:
-    user = or_address_from_asn1(value["user"]) if _has(value, "user") else None
+    user = or_address_from_asn1(value["user"]) if present(value, "user") else None
     return IPMIdentifier(user, str(value["user-relative-identifier"]))
 
 
@@ -126,9 +119,9 @@ def _or_name(addr: ORAddress, slot: Any) -> Any:
 
 def _descriptor_from(value: Any) -> ORDescriptor:
     return ORDescriptor(
-        or_name_from_asn1(value["formal-name"]) if _has(value, "formal-name") else None,
-        _teletex_text(value["free-form-name"]) if _has(value, "free-form-name") else None,
-        str(value["telephone-number"]) if _has(value, "telephone-number") else None,
+        or_name_from_asn1(value["formal-name"]) if present(value, "formal-name") else None,
+        _teletex_text(value["free-form-name"]) if present(value, "free-form-name") else None,
+        str(value["telephone-number"]) if present(value, "telephone-number") else None,
     )
 
 
@@ -157,7 +150,7 @@ def _recipient_from(value: Any) -> RecipientSpecifier:
         for number, bit in enumerate(requests):
             if bit and number < len(_NOTIFICATIONS):
                 names.add(_NOTIFICATIONS[number])
-    reply = bool(value["reply-requested"]) if _has(value, "reply-requested") else False
+    reply = bool(value["reply-requested"]) if present(value, "reply-requested") else False
     return RecipientSpecifier(
         _descriptor_from(value["recipient"]),
         cast(Any, frozenset(names)),
@@ -228,10 +221,10 @@ def _extensions_to(h: Heading, values: Any) -> None:
 
 def heading_from_asn1(h: Any, limits: dict[str, int]) -> Heading:
     def opt(name: str) -> Any:
-        return h[name] if _has(h, name) else None
+        return h[name] if present(h, name) else None
 
     def many(name: str, convert: Any) -> tuple[Any, ...]:
-        return tuple(convert(v) for v in h[name]) if _has(h, name) else ()
+        return tuple(convert(v) for v in h[name]) if present(h, name) else ()
 
     sensitivity = opt("sensitivity")
     importance = h["importance"]
@@ -263,7 +256,7 @@ def heading_from_asn1(h: Any, limits: dict[str, int]) -> Heading:
         sensitivity=cast(Any, sensitivity.prettyPrint()) if sensitivity is not None else None,
         autoforwarded=(
             bool(h["auto-forwarded"])
-            if _has(h, "auto-forwarded") and bool(h["auto-forwarded"])
+            if present(h, "auto-forwarded") and bool(h["auto-forwarded"])
             else None
         ),
         **_extensions_from(h["extensions"], limits),
@@ -386,10 +379,10 @@ def _body_part_from(part: Any, limits: dict[str, int]) -> BodyPart:
 
 def _message_part(params: Any, ipm: Any, limits: dict[str, int]) -> MessagePart:
     p = params["parameters"]
-    delivery = str(p["delivery-time"]) if _has(p, "delivery-time") else None
+    delivery = str(p["delivery-time"]) if present(p, "delivery-time") else None
     originator = None
-    env = p["delivery-envelope"] if _has(p, "delivery-envelope") else None
-    if env is not None and _has(env, "originator-name"):
+    env = p["delivery-envelope"] if present(p, "delivery-envelope") else None
+    if env is not None and present(env, "originator-name"):
         originator = or_name_from_asn1(env["originator-name"])
     return MessagePart(ipm_from_asn1(ipm, limits), delivery, originator)
 
@@ -469,21 +462,21 @@ def ipn_from_asn1(value: Any, limits: dict[str, int] | None = None) -> IPN:
         fields = Receipt(
             str(r["receipt-time"]),
             cast(Any, r["acknowledgment-mode"].prettyPrint()),
-            str(r["suppl-receipt-info"]) if _has(r, "suppl-receipt-info") else None,
+            str(r["suppl-receipt-info"]) if present(r, "suppl-receipt-info") else None,
         )
     elif name == "non-receipt-fields":
         n = choice[name]
         fields = NonReceipt(
             cast(Any, n["non-receipt-reason"].prettyPrint()),
-            cast(Any, n["discard-reason"].prettyPrint()) if _has(n, "discard-reason") else None,
-            str(n["auto-forward-comment"]) if _has(n, "auto-forward-comment") else None,
-            ipm_from_asn1(n["returned-ipm"], limits) if _has(n, "returned-ipm") else None,
+            cast(Any, n["discard-reason"].prettyPrint()) if present(n, "discard-reason") else None,
+            str(n["auto-forward-comment"]) if present(n, "auto-forward-comment") else None,
+            ipm_from_asn1(n["returned-ipm"], limits) if present(n, "returned-ipm") else None,
         )
     else:
         raise ContentError("other-notification-type-fields are not supported")
 
     def opt_descriptor(key: str) -> ORDescriptor | None:
-        return _descriptor_from(value[key]) if _has(value, key) else None
+        return _descriptor_from(value[key]) if present(value, key) else None
 
     return IPN(
         subject_ipm=_ipm_id_from(value["subject-ipm"]),
@@ -491,7 +484,7 @@ def ipn_from_asn1(value: Any, limits: dict[str, int] | None = None) -> IPN:
         ipn_originator=opt_descriptor("ipn-originator"),
         intended_recipient=opt_descriptor("ipm-intended-recipient"),
         conversion_eits=(
-            eits_from_asn1(value["conversion-eits"]) if _has(value, "conversion-eits") else None
+            eits_from_asn1(value["conversion-eits"]) if present(value, "conversion-eits") else None
         ),
     )
 
