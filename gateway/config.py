@@ -213,6 +213,9 @@ class X400Peer:
     ``password`` is what the peer must present in its MTA-bind to us;
     ``our_password`` what we present in ours (as ``[x400] mta_name``).
     ``host`` empty: the peer only calls us (no outbound transfers).
+    ``file_in``/``file_out``: a legacy system that exchanges MTS-APDU files
+    (the file channel) instead of, or besides, P1; with ``file_out`` and no
+    ``host``, its mail is written there and the passwords are not needed.
     ``or_space``: std-or prefixes (C, ADMD, PRMD, O, OU only) whose
     recipients go to this peer. Selectors are text: plain ASCII, or
     ``'0103'H`` for hex octets (ISODE's notation)."""
@@ -236,6 +239,10 @@ class X400Peer:
     bind_timeout: float = 60.0
     transfer_timeout: float = 600.0  # one transfer, until the peer confirms it
     idle_timeout: float = 30.0  # an unused outbound association is released after this
+    # the file channel: a legacy system exchanging MTS-APDU files instead of P1
+    file_in: Path | None = None  # its files for us (gateway.x400.filechannel)
+    file_out: Path | None = None  # our files for it (instead of host: no P1 out)
+    file_interval: float = 1.0  # how often file_in is scanned
 
 
 @dataclass(frozen=True, slots=True)
@@ -732,8 +739,12 @@ _PEER_SCHEMA: Final[dict[str, Callable[[object], Any]]] = {
     "bind_timeout": _duration,
     "transfer_timeout": _duration,
     "idle_timeout": _duration,
+    "file_in": _optional_path,
+    "file_out": _optional_path,
+    "file_interval": _duration,
 }
 _PEER_REQUIRED: Final = ("mta_name", "password", "our_password")
+_FILE_PEER_REQUIRED: Final = ("mta_name",)  # no host: no MTA-bind, no passwords
 
 
 def _peer(name: str, table: object) -> X400Peer:
@@ -748,13 +759,19 @@ def _peer(name: str, table: object) -> X400Peer:
             values[key] = convert(value)
         except _Invalid as e:
             raise _Invalid(e.problem, f"{name}.{key}") from None
-    for key in _PEER_REQUIRED:
+    by_files = bool(values.get("file_in") or values.get("file_out")) and not values.get("host")
+    for key in _FILE_PEER_REQUIRED if by_files else _PEER_REQUIRED:
         if key not in values:
             raise _Invalid(
                 "missing: every peer needs mta_name, password and our_password", f"{name}.{key}"
             )
-    if values.get("or_space") and not values.get("host"):
-        raise _Invalid("required when or_space is set (where to send that mail)", f"{name}.host")
+    values.setdefault("password", "")
+    values.setdefault("our_password", "")
+    if values.get("or_space") and not values.get("host") and not values.get("file_out"):
+        raise _Invalid(
+            "required when or_space is set (where to send that mail: or set file_out)",
+            f"{name}.host",
+        )
     return X400Peer(name=name, **values)
 
 

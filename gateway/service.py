@@ -201,6 +201,9 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     )
     BusService(root.bus).setServiceParent(root)
     MaildropPickup(settings.maildrop_dir, root.bus, reactor).setServiceParent(root)
+    if x400 is not None:
+        for poller in x400.file_pollers(root.bus):
+            poller.setServiceParent(root)
 
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     control = endpoints.UNIXServerEndpoint(
@@ -380,7 +383,7 @@ class _X400Parts:
             raise SystemExit(f"mailgateway: cannot start: x400 mapping tables: {e}") from None
         self.routes: PeerRoutes | None = None
         self.agent: X400Agent | None = None
-        if any(peer.host and peer.or_space for peer in x.peers.values()):
+        if any((peer.host or peer.file_out) and peer.or_space for peer in x.peers.values()):
             self.routes = PeerRoutes(self.gateway, x.peers.values())
             self.agent = X400Agent(
                 self.routes, reactor, max_apdu=x.max_apdu, ber_limits=self.limits
@@ -404,6 +407,29 @@ class _X400Parts:
         )
         handler = InboundTransfers(bus, self.gateway, self.reactor, self.limits)
         return P1ServerFactory(config, handler, self.reactor)
+
+    def file_pollers(self, bus: MessageBus) -> list[Service]:
+        """One poller per peer with a ``file_in`` directory (the file channel)."""
+        from dataclasses import replace
+
+        from gateway.x400.filechannel import FileChannelPoller
+
+        def gateway_now() -> Any:
+            return replace(self.gateway, now=datetime.fromtimestamp(self.reactor.seconds(), UTC))
+
+        return [
+            FileChannelPoller(
+                peer.file_in,
+                gateway_now,
+                bus.submit,
+                self.reactor,
+                interval=peer.file_interval,
+                max_size=self.settings.x400.max_apdu,
+                limits=self.limits,
+            )
+            for peer in self.settings.x400.peers.values()
+            if peer.file_in is not None
+        ]
 
 
 def _x400_parts(settings: Settings, reactor: Any) -> _X400Parts | None:

@@ -580,3 +580,34 @@ def test_production_example_documents_x400_p1() -> None:
         if name != "name":
             assert f"\n# {name} = " in text, f"x400.peers.<name>.{name}"
     assert '\nx400 = "tcp:102"' in text
+
+
+def test_x400_file_channel_peer_needs_no_passwords(tmp_path: Path) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(
+        MINIMAL + "[x400.peers.legacy]\n"
+        'mta_name = "legacy.test"\n'
+        f'file_in = "{tmp_path / "in"}"\n'
+        f'file_out = "{tmp_path / "out"}"\n'
+        'file_interval = "2s"\n'
+        'or_space = ["/PRMD=Legacy/ADMD= /C=GB/"]\n'
+    )
+    peer = load(path).x400.peers["legacy"]
+    assert (peer.file_in, peer.file_out) == (tmp_path / "in", tmp_path / "out")
+    assert (peer.file_interval, peer.host, peer.password) == (2.0, "", "")
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        # a P1 peer still needs both passwords
+        ('host = "mta.test"\nfile_in = "/tmp/in"\n', "x400.peers.legacy.password: missing"),
+        # mail for its space must have somewhere to go
+        ('file_in = "/tmp/in"\nor_space = ["/PRMD=L/ADMD= /C=GB/"]\n', "set file_out"),
+    ],
+)
+def test_x400_file_channel_peer_errors(tmp_path: Path, lines: str, problem: str) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(f'{MINIMAL}[x400.peers.legacy]\nmta_name = "legacy.test"\n{lines}')
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        load(path)

@@ -50,6 +50,7 @@ from gateway.envelope import Recipient
 from gateway.errors import GatewayError
 from gateway.interfaces import IDeliveryAgent
 from gateway.x400.context import Gateway
+from gateway.x400.filechannel import FileChannelAgent
 from gateway.x400.mapping import MappingError
 from gateway.x400.model import Message
 from gateway.x400.orname import ORAddressError
@@ -196,6 +197,7 @@ class X400Agent:
         self.opener = opener
         self.pool = AssociationPool(reactor)
         self._slots: dict[str, DeferredSemaphore] = {}
+        self._files: dict[str, FileChannelAgent] = {}
 
     def deliver(self, job: DeliveryJob) -> Deferred[list[Outcome]]:  # type: ignore[override]
         by_peer: dict[str, list[Target]] = {}
@@ -224,7 +226,20 @@ class X400Agent:
     def _to_peer(
         self, job: DeliveryJob, peer: X400Peer, targets: list[Target]
     ) -> Deferred[list[Outcome]]:
+        if not peer.host and peer.file_out is not None:
+            return self._file_agent(peer).deliver(replace(job, targets=tuple(targets)))
         return Deferred.fromCoroutine(self._transfer_all(job, peer, targets))
+
+    def _file_agent(self, peer: X400Peer) -> FileChannelAgent:
+        """The file channel writing ``peer``'s mail (``file_out``)."""
+        agent = self._files.get(peer.name)
+        if agent is None:
+            assert peer.file_out is not None
+            agent = FileChannelAgent(
+                peer.file_out, self._gateway, name=peer.name, peer_1984=peer.content_1984
+            )
+            self._files[peer.name] = agent
+        return agent
 
     async def _transfer_all(
         self, job: DeliveryJob, peer: X400Peer, targets: list[Target]

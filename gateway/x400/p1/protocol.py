@@ -656,6 +656,8 @@ class P1ServerFactory(Factory):
         same = hmac.compare_digest(given, expected)
         if peer is None:
             return None, "unknown MTA name"
+        if not peer.password:
+            return None, "a file channel peer (no password): it may not bind"
         if not same:
             return None, "wrong password"
         return peer, ""

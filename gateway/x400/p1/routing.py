@@ -67,7 +67,7 @@ class PeerRoutes:
         spaces = [
             (hierarchy_key(parse_std_or(text)), peer)
             for peer in self.peers.values()
-            if peer.host
+            if peer.host or peer.file_out  # somewhere to send it
             for text in peer.or_space
         ]
         self._spaces = sorted(spaces, key=lambda item: -len(item[0]))

@@ -200,3 +200,20 @@ class RobustnessTests(unittest.TestCase):
         error = await _failure(open_association(reactor, closed, "mta.a.test", 1 << 20, {}))
         assert (error.code, error.status) == (451, "4.4.1")
         assert "cannot connect to X.400 MTA mta.b.test at 127.0.0.1:1" in error.text
+
+
+class FileChannelPeerTests(unittest.TestCase):
+    def test_a_file_channel_peer_cannot_bind(self) -> None:
+        """A peer configured only by files has no password: a bind naming it
+        (with the empty password, or any) is refused."""
+        from twisted.internet import reactor
+
+        from gateway.x400.p1.protocol import ListenerConfig, P1ServerFactory
+
+        legacy = X400Peer("legacy", "legacy.test", "", "")
+        factory = P1ServerFactory(
+            ListenerConfig(mta_name="mta.b.test", peers=(legacy,)), None, reactor
+        )
+        for password in ("", b"", "guess"):
+            peer, why = factory.authenticate("legacy.test", password)
+            assert (peer, why) == (None, "a file channel peer (no password): it may not bind")
