@@ -9,7 +9,9 @@ Pure decisions over a message's state and the outcome events just recorded
 - ``failed``: unless NOTIFY excludes FAILURE (no NOTIFY means FAILURE and
   DELAY, RFC 3461 4.1);
 - ``delivered`` (final delivery here) and ``relayed`` (handed to a next hop
-  without DSN, RFC 3461 4): only with NOTIFY=SUCCESS;
+  without DSN, RFC 3461 4): only with NOTIFY=SUCCESS; never for a transfer
+  to X.400, where NOTIFY travels on as per-recipient report requests and
+  the X.400 MTS reports (RFC 2156 App. A);
 - ``delayed``: once per recipient, when it is still deferred
   ``delay_warning`` seconds after arrival, unless NOTIFY excludes DELAY.
 
@@ -84,6 +86,8 @@ def notifications(
             continue
         if kind == "delivered" and event.get("route") == "smtp":
             continue  # the next hop offered DSN: it reports success itself (RFC 3461 4)
+        if kind in ("delivered", "relayed") and event.get("route") == "x400":
+            continue  # NOTIFY went on as X.400 report requests (RFC 2156 App. A)
         index = int(event["rcpt"])
         rcpt = state.recipients[index]
         if kind == "deferred":

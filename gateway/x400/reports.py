@@ -84,6 +84,7 @@ from gateway.message import (
     multipart_report_fields,
     unique_boundary,
 )
+from gateway.smtp.parser import xtext_decode
 from gateway.x400 import codes
 from gateway.x400.asn1 import upper_bounds as ub
 from gateway.x400.context import Gateway
@@ -660,6 +661,18 @@ def _to_or_name(value: str | None, gw: Gateway) -> ORName | None:
         return None
 
 
+def _envelope_id(value: str | None) -> str | None:
+    """The ENVID of an Original-Envelope-Id field, which carries it as xtext
+    (RFC 3464 2.2.1, RFC 3461 4); a value that is no xtext (5.3.8.1's bare
+    ``mts-msg-id`` has spaces and ``=``) is taken as it stands."""
+    if value is None:
+        return None
+    try:
+        return xtext_decode(value)
+    except ValueError:
+        return value
+
+
 def _subject_identifier(
     envid: str | None, per_message: Group, envelope: MessageEnvelope | None
 ) -> MTSIdentifier | None:
@@ -1010,7 +1023,7 @@ def dsn_to_reports(
         destination = ORName(gw.to_or(rcpt_to.strip().strip("<>")))
     except (MappingError, ORAddressError, UnicodeError):
         destination = ORName(gw.or_address)
-    envid = parsed.original_envelope_id
+    envid = _envelope_id(parsed.original_envelope_id)
     subject = _subject_identifier(envid, per_message, subject_envelope)
     if subject is None:
         subject = generated_mts_id(gw, b"subject-identifier\x00" + content)
