@@ -84,7 +84,7 @@ from gateway.message import (
     multipart_report_fields,
     unique_boundary,
 )
-from gateway.smtp.parser import xtext_decode
+from gateway.smtp.parser import xtext_decode, xtext_encode
 from gateway.x400 import codes
 from gateway.x400.asn1 import upper_bounds as ub
 from gateway.x400.context import Gateway
@@ -384,7 +384,9 @@ def _per_message_fields(report: Report, gw: Gateway) -> list[tuple[str, str]]:
         envid = correlator[len(ENVID_PREFIX) :]
         correlator = None
     subject_id = format_mts_id(report.subject)
-    out.append((F.ORIGINAL_ENVELOPE_ID, envid if envid is not None else subject_id))
+    # an ENVID goes back as it came, xtext (RFC 3464 2.2.1, RFC 3461 4.4);
+    # the MTS identifier in RFC 2156 5.3.8.1's own mts-msg-id form
+    out.append((F.ORIGINAL_ENVELOPE_ID, xtext_encode(envid) if envid is not None else subject_id))
     out.append((F.REPORTING_MTA, f"{X400_TYPE}; {_report_point(report, gw)}"))
     out.append((F.DSN_GATEWAY, f"dns; {gw.domain}"))
     if report.recipients:

@@ -744,3 +744,15 @@ def test_round_trip_property(items: list[tuple[int, int | None, bool, str | None
     assert ipm is None and back is not None
     assert back.recipients == original.recipients
     assert back.identifier == original.identifier and back.subject == original.subject
+
+
+def test_envid_with_special_characters_is_xtext_both_ways() -> None:
+    """RFC 3464 2.2.1 / RFC 3461 4.4: Original-Envelope-Id carries the ENVID
+    as xtext; it comes back exactly into the correlator."""
+    envid = "batch 7+8=done"
+    report = example_1(content_correlator=f"SMTP/NOTARY ENVID: {envid}")
+    dsn = report_to_dsn(report, GW)
+    per_message, _ = status_groups(dsn.content)
+    assert per_message["original-envelope-id"] == ["batch+207+2B8+3Ddone"]
+    back, _ = dsn_to_reports(dsn.content, dsn.rcpt_to[0], GW)
+    assert back is not None and back.content_correlator == f"SMTP/NOTARY ENVID: {envid}"
