@@ -16,15 +16,19 @@ For every transferred MTS-APDU (:data:`~gateway.x400.p1.protocol.TransferHandler
   the probe -- not implemented, see below).
 
 The transfer is confirmed only when the bus's ``submit`` Deferred fires:
-the message is durable.  What cannot be read or converted fails the
-transfer (:class:`~gateway.x400.p1.protocol.TransferRefused`) with the
-reason and its RFC 3463 status: an APDU that does not decode, content that
-is not interpersonal mail, a MIXER loop (5.4.6), an address that does not
-map.  RFC 2156 would have the gateway accept such a message and return an
-X.400 non-delivery report; this gateway refuses the transfer instead, so
-the peer MTA keeps the message and reports on it itself (not yet: an NDR
-generated here, and the delivery report answering a probe).  A spool that
-cannot take the message refuses it with ``4.3.1``: the peer tries again.
+the message is durable.  A message that is read but cannot be converted --
+content that is not interpersonal mail, a MIXER loop (5.4.6), an address
+that does not map -- is taken all the same and non-delivered: an X.400
+non-delivery report (reason and diagnostic from the RFC 3463 status by the
+RFC 2156 5.1.8.4 table, the problem in the supplementary information, the
+content returned when the originator asked for it) goes to the originator,
+queued as the DSN it maps to, which the X.400 channel turns back into a
+report (X.411: the MTA that accepted a message reports on it).  Only what
+cannot be read at all (an APDU that does not decode), a report that cannot
+be converted (no report on a report) and a spool that cannot take the
+message (``4.3.1``, the peer tries again) fail the transfer
+(:class:`~gateway.x400.p1.protocol.TransferRefused`).  A probe is answered
+by nothing (not implemented: the delivery report answering a probe).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from gateway.x400.model import IPM, IPN, Message, Probe, Report
 from gateway.x400.orname import ORAddressError
 from gateway.x400.p1.protocol import TransferRefused
 
-__all__ = ["InboundTransfers", "Submission", "to_internet"]
+__all__ = ["InboundTransfers", "Submission", "non_delivery", "to_internet"]
 
 log = Logger()
 
@@ -154,6 +158,58 @@ def to_internet(
         raise TransferRefused(f"550 5.1.3 address does not map: {e}") from None
 
 
+def non_delivery(message: Message, reason: str, gw: Gateway) -> Submission:
+    """The non-delivery report on ``message`` for every recipient the
+    gateway took responsibility for, as the DSN (to the originator) the bus
+    queues; ``reason`` is the refusal ("550 5.1.3 why")."""
+    from gateway.x400 import codes
+    from gateway.x400.model import NonDelivered, ReportedRecipient, TraceElement
+    from gateway.x400.msgid import generated_mts_id
+    from gateway.x400.orname import PS_CHARS
+    from gateway.x400.reports import report_to_dsn
+    from gateway.x400.timefmt import format_x400_time
+
+    _, status, text = [*reason.split(" ", 2), "", ""][:3]
+    code, diagnostic = codes.x400_for(status)
+    # SupplementaryInformation: PrintableString, ub-supplementary-info-length
+    info = "".join(c if c in PS_CHARS else " " for c in f"{status} {text}")[:256]
+    now = format_x400_time(gw.now)
+    env = message.envelope
+    recipients = tuple(
+        ReportedRecipient(
+            actual=r.name,
+            number=r.number,
+            outcome=NonDelivered(code, diagnostic),
+            arrival=now,
+            mta_report=r.mta_report,
+            originator_report=r.originator_report,
+            supplementary_info=info,
+        )
+        for r in env.recipients
+        if r.responsibility
+    )
+    if not recipients:
+        raise TransferRefused("550 5.1.3 no recipient the gateway is responsible for")
+    report = Report(
+        identifier=generated_mts_id(gw, b"non-delivery\x00" + env.identifier.local.encode()),
+        destination=env.originator,
+        trace=(TraceElement(gw.global_domain, now),),
+        subject=env.identifier,
+        recipients=recipients,
+        original_eits=env.original_eits,
+        content_type=env.content_type,
+        content_identifier=env.content_identifier,
+        content_correlator=env.content_correlator,
+        returned_content=(message.content if "content-return-request" in env.indicators else None),
+    )
+    try:
+        dsn = report_to_dsn(report, gw)
+    except (MappingError, ORAddressError, UnicodeError) as e:
+        raise TransferRefused(f"550 5.1.3 originator does not map: {e}") from None
+    rcpts = tuple(Recipient(_address(r, "originator"), dsn.notify) for r in dsn.rcpt_to)
+    return Submission(None, rcpts, dsn.content, kind="non-delivery report")
+
+
 def _code(status: str) -> int:
     return 554 if status.startswith("5.4.6") else (550 if status.startswith("5") else 451)
 
@@ -197,7 +253,12 @@ class InboundTransfers:
             log.info(
                 "x400: transfer from {peer} not converted: {why}", peer=peer.name, why=e.reason
             )
-            return _refuse(e.reason)
+            if not isinstance(value, Message) or not e.reason.startswith("5"):
+                return _refuse(e.reason)
+            try:
+                submission = non_delivery(value, e.reason, gw)
+            except TransferRefused as again:  # the originator does not map either
+                return _refuse(f"{e.reason}; no report possible: {again.reason}")
         if submission is None:
             log.info("x400: probe from {peer} accepted (nothing to deliver)", peer=peer.name)
             return _done()

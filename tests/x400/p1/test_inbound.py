@@ -46,19 +46,51 @@ def test_unreadable_apdu_is_refused() -> None:
     assert refusal(FakeBus(), b"\x30\x03\x02\x01").startswith("554 5.6.0 unreadable MTS-APDU")
 
 
-def test_loop_is_refused() -> None:
+def non_delivered(apdu: bytes) -> tuple[bytes, object]:
+    """The transfer is taken (confirmed) and a non-delivery report goes to
+    the originator: the DSN queued, and the X.400 report it maps back to."""
+    bus = FakeBus()
+    done: list[object] = []
+    InboundTransfers(bus, GW_B, Clock(), LIMITS)(PEER_A, apdu, "127.0.0.1:4000").addCallback(
+        done.append
+    )
+    assert done == [None], "the transfer is confirmed: the gateway took responsibility"
+    [(envelope, content)] = bus.submitted
+    assert envelope.sender is None  # a report, from the null path
+    (rcpt,) = envelope.recipients
+    assert rcpt.address == Address.parse("alice@example.test")  # the originator
+    report, _ = dsn_to_reports(content, str(rcpt.address), GW_B)
+    return content, report
+
+
+def test_loop_is_non_delivered_with_a_report() -> None:
     msg = decode_apdu(sample_apdu())
     assert isinstance(msg, Message)
     trace = msg.envelope.trace * 6  # six MIXER conversions already
     looping = replace(msg, envelope=replace(msg.envelope, trace=trace))
-    assert refusal(FakeBus(), encode_apdu(looping)).startswith("554 5.4.6 MIXER loop")
+    content, report = non_delivered(encode_apdu(looping))
+    assert (
+        b"Status: 5.4.6" in content
+        and b"X-400; Reason 1 (unable-to-transfer); Diagnostic 3" in content
+    )
+    assert report is not None
+    assert report.subject == msg.envelope.identifier  # type: ignore[attr-defined]
+    (rcpt,) = report.recipients  # type: ignore[attr-defined]
+    assert (rcpt.outcome.reason, rcpt.outcome.diagnostic) == (1, 3)  # loop-detected
+    assert rcpt.supplementary_info.startswith("5.4.6 MIXER loop")
 
 
-def test_content_that_is_not_interpersonal_is_refused() -> None:
+def test_content_that_is_not_interpersonal_is_non_delivered() -> None:
     msg = decode_apdu(sample_apdu())
     assert isinstance(msg, Message)
     other = replace(msg, envelope=replace(msg.envelope, content_type=35))
-    assert refusal(FakeBus(), encode_apdu(other)).startswith("554 5.6.1 content type 35")
+    content, report = non_delivered(encode_apdu(other))
+    assert b"Status: 5.6.1" in content
+    assert b"5.6.1 content type 35 is not interpersonal mail" in content
+    assert report is not None
+    (rcpt,) = report.recipients  # type: ignore[attr-defined]
+    assert rcpt.outcome.reason == 1  # X.6.1 -> 1/6 (RFC 2156 5.1.8.4)
+    assert rcpt.outcome.diagnostic == 6
 
 
 def test_probe_is_confirmed_and_nothing_delivered() -> None:
