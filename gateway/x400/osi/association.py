@@ -266,6 +266,8 @@ class AssociationConfig:
     max_apdu: int = 64 << 20  # a larger transfer aborts the association
     max_tsdu: int = DEFAULT_MAX_TSDU  # transport reassembly limit
     ber_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BER_LIMITS))
+    called_ssap: bytes = b""  # the peer's session selector (initiator; empty: none sent)
+    called_psap: bytes = b""  # the peer's presentation selector (initiator; empty: none)
 
 
 # -- encodings ---------------------------------------------------------------
@@ -831,8 +833,9 @@ class P1Association:
             CONTEXTS,
             (pres.PDV(PCID_ACSE, ber.encode(apdu)),),
             self._session.requirements,
+            called_selector=self.config.called_psap or None,
         )
-        self._session.connect(pres.encode_cp(cp))
+        self._session.connect(pres.encode_cp(cp), self.config.called_ssap)
         self._flush()
 
     def _session_event(self, event: sfsm.SessionEvent) -> None:

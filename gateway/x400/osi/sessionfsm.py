@@ -263,11 +263,18 @@ class SessionMachine:
 
     # -- requests (X.225 clause 7, sending side)
 
-    def connect(self, user_data: bytes) -> None:
+    def connect(self, user_data: bytes, called_selector: bytes = b"") -> None:
         self._require(self.role == "initiator" and self.state == "idle", "CONNECT")
         # the CN real initiators send (P1-WIRE.md): versions 1 and 2, token
-        # setting 0, TSDU maximum sizes unlimited
-        self._out.append(session.connect(user_data, tsdu_maximum_size=(0, 0)))
+        # setting 0, TSDU maximum sizes unlimited; a called session selector
+        # only when the peer is configured with one (X.225 8.3.1.x)
+        self._out.append(
+            session.connect(
+                user_data,
+                tsdu_maximum_size=(0, 0),
+                called_selector=called_selector or None,
+            )
+        )
         self.state = "wait-ac"
 
     def accept(self, user_data: bytes) -> None:

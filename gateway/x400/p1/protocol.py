@@ -103,6 +103,8 @@ def client_config(peer: X400Peer, max_apdu: int, ber_limits: dict[str, int]) -> 
     """The association parameters of ``peer`` (outbound)."""
     return AssociationConfig(
         called_tsap=parse_selector(peer.tsap),
+        called_ssap=parse_selector(peer.ssap),
+        called_psap=parse_selector(peer.psap),
         checkpoint_size=peer.checkpoint_size,
         window_size=peer.window_size,
         dialogue_mode="twa" if peer.dialogue_mode == "twa" else "monologue",

@@ -334,3 +334,32 @@ def test_two_way_alternate() -> None:
     pair.pump()
     assert pair.take("I") == [Released()]
     assert pair.take("R") == [Released()]
+
+
+def test_called_session_and_presentation_selectors_are_sent_when_configured() -> None:
+    """X.225 CN Called Session Selector (PI 52) and X.226 CP
+    called-presentation-selector, from the peer's ssap/psap; none when
+    empty (what real peers send)."""
+    from gateway.x400.osi import cotp, session, tpkt
+    from gateway.x400.osi import presentation as pres
+    from gateway.x400.osi.association import AssociationConfig, Credentials, P1Association
+
+    def first_cn(config: AssociationConfig) -> bytes:
+        a = P1Association("initiator", Credentials("mta.a.test", "pw"), config)
+        a.connect()
+        a.data_to_send()  # the CR
+        cc = tpkt.encode(cotp.encode(cotp.ConnectionConfirm(dst_ref=1, src_ref=2)))
+        a.receive(cc)
+        rest, tsdu = a.data_to_send(), b""
+        while rest:  # the CN may span several DT TPDUs
+            packet, rest = tpkt.split(rest)
+            tsdu += cotp.decode(packet).user_data  # type: ignore[union-attr]
+        return tsdu
+
+    plain = session.decode(first_cn(AssociationConfig()))[0]
+    assert 52 not in {p.code for p in plain.parameters}
+    both = first_cn(AssociationConfig(called_ssap=b"\x00\x01", called_psap=b"\x00\x00\x00\x01"))
+    cn = session.decode(both)[0]
+    assert any(p.code == 52 and p.value == b"\x00\x01" for p in cn.parameters)
+    user_data = next(p for p in cn.parameters if p.code in (193, 194)).value
+    assert pres.decode_cp(user_data).called_selector == b"\x00\x00\x00\x01"
