@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
+from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 from twisted.trial import unittest
+
+
+@pytest.fixture
+def logged() -> Iterator[list[LogEvent]]:
+    """Every Twisted log event emitted during the test."""
+    events: list[LogEvent] = []
+    observer = cast(ILogObserver, events.append)
+    globalLogPublisher.addObserver(observer)
+    yield events
+    globalLogPublisher.removeObserver(observer)
 
 
 @pytest.fixture(autouse=True, scope="session")

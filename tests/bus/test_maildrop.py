@@ -6,15 +6,13 @@ import contextlib
 import json
 import os
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet import defer, task
-from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
+from twisted.logger import LogEvent
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
@@ -180,15 +178,6 @@ class FakeBus:
         d: defer.Deferred[str] = defer.Deferred()
         self.calls.append((envelope, content, d))
         return d
-
-
-@pytest.fixture
-def logged() -> Iterator[list[LogEvent]]:
-    events: list[LogEvent] = []
-    observer = cast(ILogObserver, events.append)
-    globalLogPublisher.addObserver(observer)
-    yield events
-    globalLogPublisher.removeObserver(observer)
 
 
 def _pickup(tmp_path: Path, bus: FakeBus, **kw: int) -> tuple[MaildropPickup, task.Clock]:

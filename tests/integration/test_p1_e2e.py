@@ -209,7 +209,8 @@ def test_live_association_decodes_without_warnings(
             ),
             what="A to release the association",
         )
-    assert capture.expert() == []
+    expert = capture.expert()
+    assert expert == [], (expert, capture.read(), b.log()[-3000:])
     fields = capture.read("-Y", "p22", "-T", "fields", "-e", "p22.subject", "-e", "p1.built_in")
     assert fields.splitlines() == ["seen by tshark\t22"]
     summary = capture.read()

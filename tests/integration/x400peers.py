@@ -300,6 +300,7 @@ class Capture:
         self.env = {**os.environ, "WIRESHARK_CONFIG_DIR": str(self.config_dir)}
         self.process: subprocess.Popen[bytes] | None = None
         self.stderr = directory / f"tshark-{port}.err"
+        (self.knock,) = free_ports(1)  # see _wait_until_recording
 
     def __enter__(self) -> Self:
         if TSHARK is None:
@@ -308,7 +309,16 @@ class Capture:
             pytest.skip("live capture needs root")
         with self.stderr.open("wb") as err:
             self.process = subprocess.Popen(
-                [TSHARK, "-n", "-i", "lo", "-f", f"tcp port {self.port}", "-w", str(self.pcap)],
+                [
+                    TSHARK,
+                    "-n",
+                    "-i",
+                    "lo",
+                    "-f",
+                    f"tcp port {self.port} or udp port {self.knock}",
+                    "-w",
+                    str(self.pcap),
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=err,
                 env=self.env,
@@ -322,7 +332,26 @@ class Capture:
                 self.process.wait()
                 pytest.skip(f"cannot capture on lo: {why}")
             time.sleep(0.05)
+        self._wait_until_recording()
         return self
+
+    def _wait_until_recording(self) -> None:
+        """ "Capturing on" can come before the filter sees traffic on a busy
+        machine: knock (a UDP datagram to :attr:`knock`, which the filter
+        also takes; nothing for the TCP or P1 dissectors to warn about) until
+        the capture file has grown past its header, i.e. packets are being
+        recorded, so the association that follows is captured from its
+        first octet."""
+        header = self.pcap.stat().st_size if self.pcap.exists() else 0
+        deadline = time.monotonic() + 30
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            while time.monotonic() < deadline:
+                with contextlib.suppress(OSError):
+                    udp.sendto(b"knock", (LOOPBACK, self.knock))
+                time.sleep(0.1)
+                if self.pcap.exists() and self.pcap.stat().st_size > header:
+                    return
+        pytest.fail("tshark captured nothing on lo within 30 s")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 from twisted.internet import task
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.interfaces import IReactorThreads
-from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
+from twisted.logger import LogEvent
 from twisted.python.threadpool import ThreadPool
 from zope.interface.verify import verifyObject
 
@@ -187,15 +186,6 @@ class FakeSubmit:
         d: Deferred[str] = Deferred()
         self.calls.append((envelope, content, qid, d))
         return d
-
-
-@pytest.fixture
-def logged() -> Iterator[list[LogEvent]]:
-    events: list[LogEvent] = []
-    observer = cast(ILogObserver, events.append)
-    globalLogPublisher.addObserver(observer)
-    yield events
-    globalLogPublisher.removeObserver(observer)
 
 
 def drop(directory: Path, name: str, data: bytes) -> Path:

@@ -435,6 +435,11 @@ class P1Association:
     def closed(self) -> bool:
         """Nothing more will be exchanged: close the TCP connection once
         :meth:`data_to_send` is drained (added to the contract)."""
+        if self._state == "released" and self.role == "responder":
+            # X.225 7.6: the side that receives DISCONNECT (the initiator)
+            # releases the transport; the responder waits for its DR (or the
+            # connection to close): closing first makes the DR meet a reset
+            return False
         return self._state in ("released", "closed")
 
     @property

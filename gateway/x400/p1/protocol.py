@@ -537,7 +537,10 @@ class P1ServerProtocol(_P1Protocol):
                 peer=self.peer.mta_name if self.peer else "?",
                 address=self.peer_address,
             )
-            self.close()
+            # the initiator now sends DR and closes (X.225 7.6); if it does
+            # not within the grace time, close anyway
+            self.stop_timer("idle")
+            self.start_timer("close", CLOSE_GRACE, self.close)
         elif isinstance(event, Aborted | ProtocolError):
             what = "protocol error" if isinstance(event, ProtocolError) else "aborted"
             log.warn(

@@ -243,6 +243,22 @@ def test_release() -> None:
     assert isinstance(last, cotp.DisconnectRequest)
 
 
+def test_responder_waits_for_the_initiators_disconnect() -> None:
+    """X.225 7.6: after DN the initiator releases the transport (DR); the
+    responder stays open until then (closing first would reset the DR)."""
+    pair = Pair.make().bind()
+    pair.take("I"), pair.take("R")
+    pair.initiator.release()
+    fn = pair.initiator.data_to_send()
+    assert pair.responder.receive(fn) == [Released()]
+    assert not pair.responder.closed  # DN sent, DR not yet received
+    pair.initiator.receive(pair.responder.data_to_send())  # DN
+    assert pair.initiator.closed
+    pair.responder.receive(pair.initiator.data_to_send())  # DR
+    assert pair.responder.closed
+    assert pair.responder.connection_lost() == []  # an orderly end, no abort
+
+
 def test_release_waits_for_the_transfers() -> None:
     pair = Pair.make().bind()
     pair.take("I"), pair.take("R")
