@@ -59,13 +59,11 @@ class Router:
         users: IUserDirectory,
         aliases: IAliasTable,
         max_alias_depth: int = 10,
-        x400_domains: tuple[str, ...] = (),
         x400: X400Routing | None = None,
     ) -> None:
-        """``x400_domains``: every address there goes to the X.400 channel;
-        ``x400`` decides the others (local domains first in any case)."""
+        """``x400`` decides which addresses go to the X.400 channel (local
+        domains first in any case)."""
         self.local_domains = frozenset(d.lower() for d in local_domains)
-        self.x400_domains = frozenset(d.lower() for d in x400_domains)
         self.x400 = x400
         self.users = users
         self.aliases = aliases
@@ -124,8 +122,6 @@ class Router:
             if canonical is None:
                 return Route(RouteKind.REJECT, address, errors.UNKNOWN_USER)
             return Route(RouteKind.LOCAL, canonical)
-        if address.domain in self.x400_domains:
-            return Route(RouteKind.X400, address)
         if self.x400 is not None:
             verdict = self.x400(address)
             if isinstance(verdict, GatewayError):
@@ -139,13 +135,11 @@ class Router:
         the X.400 side (RFC 2156 4.3.5's "/.../"@gateway, or a domain the
         MIXER tables map into a peer's O/R space), even if only to refuse
         it -- so that an SMTP server takes it from anyone, like a local one?"""
-        if self.is_local(address) or address.domain in self.x400_domains:
+        if self.is_local(address):
             return True
         return self.x400 is not None and self.x400(address) is not False
 
     def is_x400(self, address: Address) -> bool:
         """Is ``address`` for the X.400 side (mail an SMTP server may accept
         for it like for a local domain, RFC 2156 4.3.5's "/.../"@gateway)?"""
-        if address.domain in self.x400_domains:
-            return True
         return self.x400 is not None and self.x400(address) is True
