@@ -312,7 +312,7 @@ def _leaf_to_part(entity: Message) -> BodyPart:
         kind = entity.get_param("bp-type")
         if isinstance(kind, str) and kind:
             return OpaquePart(kind=kind, data=data)
-    name = entity.get_filename()
+    name = _filename(entity)
     if name is not None:
         return FilePart(data=data, name=name)
     if ctype == "text/plain":
@@ -320,6 +320,25 @@ def _leaf_to_part(entity: Message) -> BodyPart:
         if text is not None:
             return text
     return BinaryPart(data=data)
+
+
+def _filename(entity: Message) -> str | None:
+    """The file name of a MIME part (Content-Disposition ``filename``, else
+    Content-Type ``name``; RFC 2231 values decoded), as written.
+
+    ``Message.get_filename`` would also take a name in angle brackets for
+    a quoted one and drop them ("<>" becomes "")."""
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        value = entity.get_param(param, None, header=header, unquote=False)
+        if value is None:
+            continue
+        if isinstance(value, tuple):  # RFC 2231: (charset, language, value)
+            return collapse_rfc2231_value(value).strip()
+        text = str(value)
+        if len(text) >= 2 and text[0] == text[-1] == '"':  # RFC 2045 quoted-string
+            text = re.sub(r"\\(.)", r"\1", text[1:-1])
+        return text.strip()
+    return None
 
 
 def _text_part(data: bytes, charset: str) -> TextPart | None:

@@ -689,3 +689,10 @@ def test_mime_to_ipm_and_back_keeps_every_byte(tree: Node) -> None:
 def test_mime_to_ipm_and_back_with_forwarded_messages(tree: Node) -> None:
     original, again = mime_round_trip(encode_node(tree))
     assert leaves(again) == leaves(original)
+
+
+@pytest.mark.parametrize("name", ["<>", "<a.pdf>", 'say "hi".txt', "r\u00e9sum\u00e9.pdf"])
+def test_file_names_survive_mime_exactly(name: str) -> None:
+    """The stdlib's get_filename would drop angle brackets ("<>" -> "")."""
+    entity = body_to_mime((FilePart(b"x", name),), GW)
+    assert mime_to_body(entity, GW) == (FilePart(b"x", name),)
