@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from gateway.envelope import Address, Envelope
+from gateway.envelope import Address, Envelope, Recipient
 from gateway.errors import GatewayError
 
 
@@ -20,6 +20,15 @@ class Result(enum.StrEnum):
 class Target:
     index: int  # the recipient's index in the message state
     address: Address
+
+
+def recipient_for(envelope: Envelope, target: Target) -> Recipient:
+    """The envelope recipient (with its NOTIFY and ORCPT) ``target`` is; a
+    bare one when the envelope does not list it."""
+    for recipient in envelope.recipients:
+        if recipient.address == target.address:
+            return recipient
+    return Recipient(target.address)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,9 @@ from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from gateway.bus.agents import DeliveryJob, Outcome, Result, Target
+from gateway.bus.agents import DeliveryJob, Outcome, Result, Target, recipient_for
 from gateway.bus.connections import ConnectionCache, key_for
 from gateway.config import NextHop, RelaySettings
-from gateway.envelope import Envelope, Recipient
 from gateway.errors import GatewayError
 from gateway.interfaces import IDeliveryAgent
 from gateway.smtp import client
@@ -38,14 +37,6 @@ from gateway.smtp.mx import Target as Host
 log = Logger()
 
 Relay = Callable[..., Deferred[list[client.Outcome]]]
-
-
-def _recipient_for(envelope: Envelope, target: Target) -> Recipient:
-    """The envelope recipient (with NOTIFY and ORCPT) this target is, if any."""
-    for recipient in envelope.recipients:
-        if recipient.address == target.address:
-            return recipient
-    return Recipient(target.address)
 
 
 def trust_root_from(ca_file: Path | None) -> Any:
@@ -155,7 +146,7 @@ class RelayAgent:
         except GatewayError as e:
             return [Outcome.from_error(t, e) for t in targets]
         envelope = replace(
-            job.envelope, recipients=tuple(_recipient_for(job.envelope, t) for t in targets)
+            job.envelope, recipients=tuple(recipient_for(job.envelope, t) for t in targets)
         )
         transaction = client.RelayTransaction.from_envelope(envelope, job.content)
         last: list[client.Outcome] = []

@@ -87,7 +87,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from gateway.bus.agents import DeliveryJob, Outcome, Result, Target
+from gateway.bus.agents import DeliveryJob, Outcome, Result, Target, recipient_for
 from gateway.envelope import Address, AddressError, Envelope, Origin, Recipient
 from gateway.fsutil import durable_write, fsync_directory
 from gateway.interfaces import IDeliveryAgent
@@ -634,7 +634,7 @@ class FileChannelAgent:
             return _Written((target,), "report", error=_error_outcome(target, e)), False
 
     def _message_for(self, job: DeliveryJob, targets: tuple[Target, ...], gw: Gateway) -> _Written:
-        recipients = [_recipient_for(job.envelope, t) for t in targets]
+        recipients = [recipient_for(job.envelope, t) for t in targets]
         sender = job.envelope.sender
         try:
             envelope, ipm = internet_to_message(
@@ -674,14 +674,6 @@ class FileChannelAgent:
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
-
-
-def _recipient_for(envelope: Envelope, target: Target) -> Recipient:
-    """The envelope recipient (with NOTIFY) this target is, if any."""
-    for recipient in envelope.recipients:
-        if recipient.address == target.address:
-            return recipient
-    return Recipient(target.address)
 
 
 def _error_outcome(target: Target, error: Exception) -> Outcome:

@@ -44,7 +44,7 @@ from twisted.internet.interfaces import IDelayedCall
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from gateway.bus.agents import DeliveryJob, Outcome, Result, Target
+from gateway.bus.agents import DeliveryJob, Outcome, Result, Target, recipient_for
 from gateway.config import X400Peer
 from gateway.envelope import Recipient
 from gateway.errors import GatewayError
@@ -71,13 +71,6 @@ def _status_code(status: str) -> int:
     if status.startswith("4"):
         return 451
     return 554 if status in ("5.4.6", "5.3.4") or status.startswith("5.6") else 550
-
-
-def _recipient_for(job: DeliveryJob, target: Target) -> Recipient:
-    for recipient in job.envelope.recipients:
-        if recipient.address == target.address:
-            return recipient
-    return Recipient(target.address)
 
 
 def _is_dsn(content: bytes) -> bool:
@@ -114,7 +107,7 @@ def apdus_for(job: DeliveryJob, peer: X400Peer, targets: list[Target], gw: Gatew
         )
         return encode_apdu(Message(envelope, encode_content(ipm)))
 
-    recipients = [_recipient_for(job, t) for t in targets]
+    recipients = [recipient_for(job.envelope, t) for t in targets]
     try:
         if env.sender is None and _is_dsn(job.content):  # RFC 2156 5.1.8
             apdus: list[bytes] = []
