@@ -20,7 +20,7 @@ import re
 import socket
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
@@ -89,6 +89,7 @@ class DeliverySettings:
     # it per user (gateway.store.quota).
     quota_storage: int | None = None
     quota_messages: int | None = None
+    junk_subject_tag: str = "[Junk]"  # for users who take Junk mail in INBOX (POP3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +272,113 @@ class X400Settings:
     peers: Mapping[str, X400Peer] = field(default_factory=lambda: MappingProxyType({}))
 
 
+# What a sender-authentication rule may do with a message (gateway.authn.policy).
+ACTIONS: Final = ("reject", "junk", "accept")
+TEMP_ACTIONS: Final = ("defer", "accept")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthnPolicy:
+    """What to do with inbound mail, per verdict (``[authn]`` and
+    ``[authn.domains."<recipient domain>"]``)."""
+
+    dmarc_reject: str = "reject"  # DMARC fail, the domain asks p=reject
+    dmarc_quarantine: str = "junk"  # DMARC fail, the domain asks p=quarantine
+    spf_fail: str = "accept"  # SPF fail (-all) where DMARC did not decide
+    spf_softfail: str = "accept"  # SPF softfail (~all) where DMARC did not decide
+    unauthenticated: str = "accept"  # neither SPF nor DKIM passed for any identity
+    dnsbl: str = "reject"  # the client is on a [dnsbl] zone
+    temperror: str = "accept"  # a check failed temporarily: "defer" answers 451 4.7.5
+
+
+@dataclass(frozen=True, slots=True)
+class SenderList:
+    """Allow or block entries: addresses, domains (``example.org`` also
+    covers its subdomains; ``@example.org`` only itself) and networks."""
+
+    addresses: frozenset[str] = frozenset()
+    domains: tuple[str, ...] = ()  # "example.org" (and below) or "@example.org" (exact)
+    networks: tuple[Network, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.addresses or self.domains or self.networks)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthnDomain:
+    """Overrides for mail to one of our domains: the policy keys given
+    (the others are [authn]'s), and allow and block entries added to
+    [authn]'s."""
+
+    overrides: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    allow: SenderList = field(default_factory=SenderList)
+    block: SenderList = field(default_factory=SenderList)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthnSettings:
+    """Sender authentication of inbound mail on the ``smtp`` listener."""
+
+    enabled: bool = True
+    authserv_id: str = ""  # "" = server.hostname (RFC 8601 2.5)
+    spf: bool = True
+    dkim: bool = True
+    arc: bool = True
+    dmarc: bool = True
+    arc_seal: str = ""  # a domain with [[dkim.keys]]: seal inbound mail (RFC 8617)
+    policy: AuthnPolicy = field(default_factory=AuthnPolicy)
+    allow: SenderList = field(default_factory=SenderList)
+    block: SenderList = field(default_factory=SenderList)
+    domains: Mapping[str, AuthnDomain] = field(default_factory=lambda: MappingProxyType({}))
+
+    def policy_for(self, domain: str) -> AuthnPolicy:
+        """The policy for mail to ``domain``: [authn]'s, with its overrides."""
+        override = self.domains.get(domain.lower())
+        if override is None:
+            return self.policy
+        return replace(self.policy, **override.overrides)
+
+
+@dataclass(frozen=True, slots=True)
+class DNSBLSettings:
+    """DNS block and allow lists (RFC 5782) for the client address, opt-in."""
+
+    zones: tuple[str, ...] = ()  # a listed client gets [authn] dnsbl's action
+    allow_zones: tuple[str, ...] = ()  # DNSWL: a listed client skips the block zones
+    cache: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class RateSettings:
+    """Rate limits (``"200/1h"``), each off when unset; beyond one, 450/452 4.7.1."""
+
+    ip_messages: Any = None  # gateway.authn.ratelimit.Rate | None
+    ip_recipients: Any = None
+    user_messages: Any = None
+    user_recipients: Any = None
+    sender_domain_messages: Any = None
+    sender_domain_recipients: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class DKIMKeySettings:
+    """One signing key (``[[dkim.keys]]``). ``sign = false``: published but
+    not used (a key being introduced or retired, RFC 6376 3.6.1)."""
+
+    domain: str
+    selector: str
+    key: Path
+    sign: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DKIMSettings:
+    """Outbound DKIM signing of submitted mail (RFC 6376, RFC 8463)."""
+
+    keys: tuple[DKIMKeySettings, ...] = ()
+    expires: float = 0.0  # x= this long after t=; 0: no expiry
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     source: Path
@@ -291,6 +399,10 @@ class Settings:
     imap: IMAPSettings = field(default_factory=IMAPSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
     x400: X400Settings = field(default_factory=X400Settings)
+    authn: AuthnSettings = field(default_factory=AuthnSettings)
+    dnsbl: DNSBLSettings = field(default_factory=DNSBLSettings)
+    rates: RateSettings = field(default_factory=RateSettings)
+    dkim: DKIMSettings = field(default_factory=DKIMSettings)
 
     @property
     def queue_dir(self) -> Path:
@@ -847,6 +959,135 @@ def _endpoint_port(endpoint: object) -> int | None:
     return None
 
 
+def _table(
+    value: object, schema: Mapping[str, Callable[[object], Any]], what: str
+) -> dict[str, Any]:
+    """A nested table converted key by key; errors name the key below it."""
+    if not isinstance(value, dict):
+        raise _Invalid(f"expected a table ({what}), got {_describe(value)}")
+    values: dict[str, Any] = {}
+    for key, item in value.items():
+        convert = schema.get(key)
+        if convert is None:
+            raise _Invalid(f"unknown key; known keys are: {_known(schema)}", key)
+        try:
+            values[key] = convert(item)
+        except _Invalid as e:
+            raise _Invalid(e.problem, f"{key}.{e.key}" if e.key else key) from None
+    return values
+
+
+_POLICY_SCHEMA: Final = {
+    "dmarc_reject": _choice(*ACTIONS),
+    "dmarc_quarantine": _choice(*ACTIONS),
+    "spf_fail": _choice(*ACTIONS),
+    "spf_softfail": _choice(*ACTIONS),
+    "unauthenticated": _choice(*ACTIONS),
+    "dnsbl": _choice(*ACTIONS),
+    "temperror": _choice(*TEMP_ACTIONS),
+}
+
+
+def _sender_list(value: object) -> SenderList:
+    """``["user@example.org", "example.net", "@example.com", "192.0.2.0/24"]``."""
+    if not isinstance(value, list):
+        raise _Invalid(
+            "expected an array of addresses, domains and networks like "
+            f'["user@example.org", "example.net", "192.0.2.0/24"], got {_describe(value)}'
+        )
+    addresses: set[str] = set()
+    domains: list[str] = []
+    networks: list[Network] = []
+    for item in value:
+        text = _string(item).strip()
+        if "@" in text and not text.startswith("@"):
+            local, _, domain = text.rpartition("@")
+            if not local or not domain:
+                raise _Invalid(f"not an address: {text!r}")
+            addresses.add(f"{local}@{_domain(domain)}".lower())
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+            continue
+        except ValueError:
+            pass
+        exact = text.startswith("@")
+        domain = _domain(text[1:] if exact else text)
+        domains.append(("@" if exact else "") + domain)
+    return SenderList(frozenset(addresses), tuple(domains), tuple(networks))
+
+
+def _authn_domains(value: object) -> Mapping[str, AuthnDomain]:
+    """``[authn.domains."example.org"]``: policy keys, allow and block."""
+    if not isinstance(value, dict):
+        raise _Invalid(f'expected tables [authn.domains."<domain>"], got {_describe(value)}')
+    schema = {**_POLICY_SCHEMA, "allow": _sender_list, "block": _sender_list}
+    out: dict[str, AuthnDomain] = {}
+    for name, table in value.items():
+        try:
+            domain = _domain(name)
+        except _Invalid as e:
+            raise _Invalid(e.problem, name) from None
+        try:
+            values = _table(table, schema, "policy keys, allow, block")
+        except _Invalid as e:
+            raise _Invalid(e.problem, f"{name}.{e.key}" if e.key else name) from None
+        lists = {k: values.pop(k) for k in ("allow", "block") if k in values}
+        out[domain] = AuthnDomain(MappingProxyType(values), **lists)
+    return MappingProxyType(out)
+
+
+def _rate(value: object) -> Any:
+    from gateway.authn.ratelimit import parse_rate
+
+    text = _string(value).strip()
+    if not text:
+        return None
+    try:
+        return parse_rate(text)
+    except ValueError as e:
+        raise _Invalid(f"{e} (expected a rate like '200/1h')") from None
+
+
+def _dkim_keys(value: object) -> tuple[DKIMKeySettings, ...]:
+    """``[[dkim.keys]]``: domain, selector, key (a PEM file), sign."""
+    if not isinstance(value, list):
+        raise _Invalid(f"expected [[dkim.keys]] tables, got {_describe(value)}")
+    schema = {"domain": _domain, "selector": _dkim_selector, "key": _path, "sign": _boolean}
+    keys: list[DKIMKeySettings] = []
+    seen: set[tuple[str, str]] = set()
+    for index, table in enumerate(value):
+        try:
+            values = _table(table, schema, "domain, selector, key, sign")
+        except _Invalid as e:
+            raise _Invalid(e.problem, f"{index}.{e.key}" if e.key else str(index)) from None
+        for required in ("domain", "selector", "key"):
+            if required not in values:
+                raise _Invalid(
+                    "missing: every key needs domain, selector and key", f"{index}.{required}"
+                )
+        pair = (values["domain"], values["selector"].lower())
+        if pair in seen:
+            raise _Invalid(
+                f"selector {pair[1]!r} of {pair[0]} is listed twice", f"{index}.selector"
+            )
+        seen.add(pair)
+        keys.append(DKIMKeySettings(**values))
+    return tuple(keys)
+
+
+def _dkim_selector(value: object) -> str:
+    """RFC 6376 3.1: a selector is one or more dot-separated sub-domains."""
+    text = _string(value)
+    if not re.fullmatch(
+        r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*",
+        text,
+    ):
+        raise _Invalid(f"not a DKIM selector (letters, digits, '-', '.'): {text!r}")
+    return text
+
+
 _Converter = Callable[[object], Any]
 
 _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
@@ -878,6 +1119,7 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "max_alias_depth": _integer(1, 100),
         "quota_storage": _size,
         "quota_messages": _integer(1),
+        "junk_subject_tag": _string,
     },
     "limits": {"max_message_size": _size},
     "dns": {"servers": _dns_servers, "timeout": _duration},
@@ -944,6 +1186,36 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "bind_timeout": _duration,
         "idle_timeout": _duration,
         "peers": _peers,
+    },
+    "authn": {
+        "enabled": _boolean,
+        "authserv_id": _optional_domain,
+        "spf": _boolean,
+        "dkim": _boolean,
+        "arc": _boolean,
+        "dmarc": _boolean,
+        "arc_seal": _optional_domain,
+        **_POLICY_SCHEMA,
+        "allow": _sender_list,
+        "block": _sender_list,
+        "domains": _authn_domains,
+    },
+    "dnsbl": {
+        "zones": _domain_list,
+        "allow_zones": _domain_list,
+        "cache": _duration,
+    },
+    "rates": {
+        "ip_messages": _rate,
+        "ip_recipients": _rate,
+        "user_messages": _rate,
+        "user_recipients": _rate,
+        "sender_domain_messages": _rate,
+        "sender_domain_recipients": _rate,
+    },
+    "dkim": {
+        "keys": _dkim_keys,
+        "expires": _duration,
     },
     "imap": {
         "trusted_networks": _network_list,
@@ -1020,6 +1292,7 @@ class _Loader:
         data_dir: Path = server.get("data_dir", _absolute("./var"))
         tls = TLSSettings(**values["tls"])
         queue = QueueSettings(**values["queue"])
+        dkim = DKIMSettings(**values["dkim"])
         self.check_tls(tls)
         self.check_queue(queue)
         return Settings(
@@ -1041,7 +1314,21 @@ class _Loader:
             imap=IMAPSettings(**values["imap"]),
             relay=RelaySettings(**values["relay"]),
             x400=X400Settings(**values["x400"]),
+            authn=self.authn(values["authn"], dkim),
+            dnsbl=DNSBLSettings(**values["dnsbl"]),
+            rates=RateSettings(**values["rates"]),
+            dkim=dkim,
         )
+
+    def authn(self, values: dict[str, Any], dkim: DKIMSettings) -> AuthnSettings:
+        policy = {k: values.pop(k) for k in _POLICY_SCHEMA if k in values}
+        seal = values.get("arc_seal")
+        if seal and not any(k.domain == seal and k.sign for k in dkim.keys):
+            raise self.error(
+                "authn.arc_seal",
+                f"no [[dkim.keys]] entry with domain = {seal!r} (and sign = true) to seal with",
+            )
+        return AuthnSettings(policy=AuthnPolicy(**policy), **values)
 
     def check_tls(self, tls: TLSSettings) -> None:
         if (tls.certificate is None) != (tls.key is None):

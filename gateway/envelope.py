@@ -164,6 +164,9 @@ class Envelope:
     ret: str | None = None  # RFC 3461 4.3: "FULL" or "HDRS"
     body: str = "7BIT"  # RFC 6152 / RFC 3030: "7BIT", "8BITMIME", "BINARYMIME"
     smtputf8: bool = False  # RFC 6531
+    # Why sender authentication judged the message suspect (it is then filed
+    # in each local recipient's Junk folder); None: not suspect.
+    junk: str | None = None
 
     def __post_init__(self) -> None:
         if not self.recipients:
@@ -189,6 +192,8 @@ class Envelope:
             data["ret"] = self.ret
         if self.smtputf8:
             data["smtputf8"] = True
+        if self.junk is not None:
+            data["junk"] = self.junk
         return data
 
     @classmethod
@@ -202,4 +207,5 @@ class Envelope:
             data.get("ret"),
             data.get("body", "7BIT"),
             bool(data.get("smtputf8", False)),
+            data.get("junk"),
         )

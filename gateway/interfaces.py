@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING
 from zope.interface import Attribute, Interface
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
     from twisted.internet.defer import Deferred
 
     from gateway.envelope import Address, Envelope
@@ -27,12 +30,18 @@ if TYPE_CHECKING:
 class IMessageBus(Interface):
     """Where every ingress hands over a message."""
 
-    def submit(envelope: Envelope, content: bytes, qid: str | None = None) -> Deferred[str]:
+    def submit(
+        envelope: Envelope,
+        content: bytes,
+        qid: str | None = None,
+        events: Sequence[Mapping[str, Any]] = (),
+    ) -> Deferred[str]:
         """Queue a message durably.
 
         ``qid`` lets an ingress that may hand the same message over twice
         (after a crash) make submission idempotent: a queue id the bus
-        already knows is not queued again.
+        already knows is not queued again. ``events`` are written into the
+        message's history with it (what the ingress checked).
 
         The Deferred fires with the queue id only once content and envelope
         are on disk (file and directory fsynced). It fails with a temporary
@@ -71,17 +80,24 @@ class ILocalStore(Interface):
     """Writes delivered messages into users' Maildirs."""
 
     def deliver(
-        user: Address, content: bytes, prefix: bytes, unique: str, check_cur: bool = False
+        user: Address,
+        content: bytes,
+        prefix: bytes,
+        unique: str,
+        check_cur: bool = False,
+        folder: str = "INBOX",
     ) -> Deferred[str]:
-        """Deliver ``prefix + content`` into the INBOX of ``user``.
+        """Deliver ``prefix + content`` into ``folder`` of ``user``: the
+        INBOX, or another folder by its Unicode IMAP name (``"Junk"`` for
+        suspect mail), which is created (and subscribed) if it is missing.
 
         ``unique`` is a deterministic name for this (message, recipient)
-        pair: if a message of that name is already in the mailbox (a crash
+        pair: if a message of that name is already in the folder (a crash
         after the write, before the outcome was recorded) nothing is written
         again. ``new/`` is always checked; ``cur/`` (where a reader may have
         moved it) only when ``check_cur`` is set, which the bus does for
-        messages recovered after a restart. Fires with the file's path once
-        it is durable.
+        messages recovered after a restart. The quota counts the whole
+        mailbox. Fires with the file's path once it is durable.
         """
 
 

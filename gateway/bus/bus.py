@@ -17,7 +17,7 @@ import dataclasses
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,15 +189,41 @@ class MessageBus(Service):
         submitting it (SMTP puts it in the Received header)."""
         return self._new_qid()
 
+    def record_refused(
+        self, qid: str, envelope: Envelope, message_id: str | None, event: Mapping[str, Any]
+    ) -> Deferred[None]:
+        """Note in the history a message refused at the end of its data
+        (nothing is queued), so ``mailgateway track`` can explain it."""
+        now = self.clock.seconds()
+        refused = {
+            "qid": qid,
+            "ev": "refused",
+            "t": now,
+            "message_id": message_id,
+            **envelope.to_json(),
+            **event,
+        }
+        d: Deferred[object] = self.writer.write([], [history.encode(refused)])
+        done: Deferred[None] = d.addCallback(lambda _: None)
+        return done
+
     def known(self, qid: str) -> bool:
         """True if a message with this queue id is, or was recently, in the queue."""
         return qid in self.messages or any(qid in s for s in self._known.values())
 
-    def submit(self, envelope: Envelope, content: bytes, qid: str | None = None) -> Deferred[str]:
+    def submit(
+        self,
+        envelope: Envelope,
+        content: bytes,
+        qid: str | None = None,
+        events: Sequence[Mapping[str, Any]] = (),
+    ) -> Deferred[str]:
         """Queue a message durably (see :class:`IMessageBus`).
 
         ``qid`` lets an ingress that may retry (the maildrop pickup) make
         submission idempotent: a queue id already known is not queued again.
+        ``events`` go into the message's history after ``accepted`` (what the
+        ingress checked, e.g. sender authentication), written with it.
         """
         if not self.accepting:
             return fail(NOT_ACCEPTING)
@@ -218,6 +244,7 @@ class MessageBus(Service):
             **envelope.to_json(),
         }
         lines = [history.encode(accepted)]
+        lines += [history.encode({"qid": qid, "t": now, **e}) for e in events]
         if envelope.sender is None and envelope.origin.protocol != "bus":
             # a delivery report from elsewhere: note it against our original
             lines += [history.encode(e) for e in incoming.report_events(qid, content, now)]

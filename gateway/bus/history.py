@@ -122,7 +122,7 @@ def find_message(directory: Path, key: str) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
     for event in read_events(directory):
         qid = event["qid"]
-        if event.get("ev") == "accepted":
+        if event.get("ev") in ("accepted", "refused"):
             mid = (event.get("message_id") or "").strip("<>")
             if qid == key or (wanted_mid and mid == wanted_mid):
                 qids.add(qid)

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from gateway.config import Settings
 
 _SKIP = frozenset({"qid", "ev", "t"})
+# What sender authentication records (gateway.authn.inbound.Report.event,
+# gateway.authn.policy.Verdict.event).
+_CHECKS = ("spf", "dkim", "arc", "dmarc", "dnsbl", "dnswl", "action", "rule", "reason")
 _FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -35,6 +38,20 @@ def format_event(event: dict[str, Any]) -> str:
         detail = (
             f"from=<{event.get('sender', '')}> to={rcpts} size={event.get('size')} "
             f"message-id={event.get('message_id') or '-'} {src}"
+        )
+    elif ev == "refused":  # at the end of data, by sender authentication
+        rcpts = ", ".join(r["address"] for r in event.get("recipients", []))
+        detail = (
+            f"from=<{event.get('sender', '')}> to={rcpts} "
+            f"message-id={event.get('message_id') or '-'} "
+            f"{event.get('code')} {event.get('status')} {event.get('text')}"
+        )
+        rest = {k: v for k, v in event.items() if k in _CHECKS}
+        detail += "".join(f"\n{'':34}{k}={v}" for k, v in rest.items())
+    elif ev == "authn":
+        detail = "".join(
+            f"\n{'':34}{k}={v}" if i else f"{k}={v}"
+            for i, (k, v) in enumerate((k, v) for k, v in event.items() if k not in _SKIP)
         )
     elif "code" in event:
         detail = f"to=<{event.get('to', '#' + str(event.get('rcpt')))}> " + (

@@ -173,7 +173,7 @@ class FakeBus:
         self.calls: list[tuple[Envelope, bytes, defer.Deferred[str]]] = []
 
     def submit(
-        self, envelope: Envelope, content: bytes, qid: str | None = None
+        self, envelope: Envelope, content: bytes, qid: str | None = None, events: object = ()
     ) -> defer.Deferred[str]:
         d: defer.Deferred[str] = defer.Deferred()
         self.calls.append((envelope, content, d))
@@ -256,7 +256,7 @@ def test_scan_survives_errors(tmp_path: Path, logged: list[LogEvent]) -> None:
     @implementer(IMessageBus)
     class RaisingBus:
         def submit(
-            self, envelope: Envelope, content: bytes, qid: str | None = None
+            self, envelope: Envelope, content: bytes, qid: str | None = None, events: object = ()
         ) -> defer.Deferred[str]:
             raise RuntimeError("bus broke")
 

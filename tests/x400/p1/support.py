@@ -98,7 +98,9 @@ class FakeBus:
         self.pending: list[Deferred[str]] = []
         self.arrived: Deferred[None] = Deferred()
 
-    def submit(self, envelope: Envelope, content: bytes, qid: str | None = None) -> Deferred[str]:
+    def submit(
+        self, envelope: Envelope, content: bytes, qid: str | None = None, events: object = ()
+    ) -> Deferred[str]:
         self.submitted.append((envelope, content))
         d: Deferred[str] = Deferred()
         if self.hold:
