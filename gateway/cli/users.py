@@ -1,8 +1,11 @@
-"""``mailgateway user add|passwd|del|list``: manage the users file.
+"""``mailgateway user add|passwd|set|del|list``: manage the users file.
 
 Passwords are hashed with BLF-CRYPT (bcrypt) in Dovecot's ``{SCHEME}`` form
-(:mod:`gateway.auth.passwords`). The running daemon picks changes up within
-a second, without a restart.
+(:mod:`gateway.auth.passwords`). ``user set ADDRESS --junk inbox`` files
+mail found suspect in INBOX with a tagged Subject (for POP3 users) instead
+of the Junk folder (``--junk folder``, the default; ``--junk default``
+removes the option). The running daemon picks changes up within a second,
+without a restart.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from gateway.cli.main import EX_DATAERR, EX_NOUSER, EX_OK, EX_USAGE
 from gateway.envelope import Address, AddressError
 from gateway.store.maildir import maildir_path
 from gateway.store.users import (
+    JUNK_FIELD,
+    JUNK_MODES,
     add_user,
     delete_user,
     read_users,
+    set_junk_mode,
     set_password,
 )
 
@@ -79,6 +85,21 @@ def register(subparsers: Any) -> None:
         "--password-stdin", action="store_true", help="read the password from one stdin line"
     )
     passwd.set_defaults(func=user_passwd)
+
+    options = sub.add_parser(
+        "set",
+        help="set a user's options",
+        description=f"Set options of a user (extra fields of the users file, e.g. {JUNK_FIELD}).",
+    )
+    options.add_argument("address")
+    options.add_argument(
+        "--junk",
+        choices=(*JUNK_MODES, "default"),
+        help="where mail found suspect goes: the Junk folder (folder, the default), or "
+        "INBOX with the Subject tagged by [delivery] junk_subject_tag (inbox, for POP3 "
+        "users); default removes the option",
+    )
+    options.set_defaults(func=user_set)
 
     delete = sub.add_parser("del", help="delete a user (the Maildir is kept)")
     delete.add_argument("address")
@@ -147,6 +168,29 @@ def user_passwd(args: argparse.Namespace, settings: Settings) -> int:
         set_password(settings.users_file, address, hash_password(password))
     notify_reload(settings.control_socket)
     error(f"changed the password of {address}")
+    return EX_OK
+
+
+_JUNK_DONE = {
+    "folder": "mail found suspect goes to the Junk folder",
+    "inbox": "mail found suspect goes to INBOX with a tagged Subject",
+    "default": "mail found suspect goes to the Junk folder (the default)",
+}
+
+
+@command
+def user_set(args: argparse.Namespace, settings: Settings) -> int:
+    """``user set ADDRESS --junk folder|inbox|default``."""
+    address = check_local(args.address, settings, "users")
+    if isinstance(address, int):
+        return address
+    if args.junk is None:
+        error("nothing to set: give an option such as --junk")
+        return EX_USAGE
+    with reported(settings.users_file):
+        set_junk_mode(settings.users_file, address, None if args.junk == "default" else args.junk)
+    notify_reload(settings.control_socket)
+    error(f"{address}: {_JUNK_DONE[args.junk]}")
     return EX_OK
 
 

@@ -8,7 +8,9 @@ file name gives its size in bytes, and ``:2,<flags>`` marks a message that a
 reader has moved to ``cur/``.
 
 A message is written to ``tmp/``, fsynced, renamed into ``new/`` and the
-directory fsynced, so a returned path is durable. Delivery is idempotent by
+directory fsynced, so a returned path is durable. Delivery goes into the
+INBOX, or into another folder (``Junk`` for suspect mail), which is created
+first if it is missing. Delivery is idempotent by
 its deterministic unique name: a redelivery after a crash (written, but the
 outcome not yet recorded) finds the earlier file and writes nothing.
 """
@@ -29,6 +31,7 @@ from zope.interface import implementer
 from gateway.fsutil import DirectorySyncer, atomic_write, durable_write, fsync_directory
 from gateway.interfaces import ILocalStore
 from gateway.store.filenames import crlf_size, to_lf
+from gateway.store.folders import INBOX, SEPARATOR, SPECIAL_USE, folder_directory, is_inbox
 
 if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
@@ -40,6 +43,10 @@ if TYPE_CHECKING:
 
 #: Folders every new Maildir gets (Dovecot's usual special-use set).
 DEFAULT_FOLDERS: tuple[str, ...] = ("Sent", "Drafts", "Junk", "Trash")
+
+#: The folder suspect mail is filed in: the one of special use ``\\Junk``
+#: (RFC 6154), ``.Junk/`` on disk.
+JUNK_FOLDER: str = next(name for name, use in SPECIAL_USE.items() if use == "\\Junk")
 
 #: Dovecot's subscriptions file header (subscription-file.c, version 2):
 #: ``V<TAB>2`` and an empty line, then one mailbox name per line.
@@ -72,6 +79,17 @@ def _make_dirs(root: Path) -> None:
         (root / sub).mkdir(mode=_DIR_MODE, exist_ok=True)
 
 
+def _make_folder(folder: Path) -> None:
+    """Create the Maildir++ folder directory ``folder`` (``cur new tmp`` and
+    the empty ``maildirfolder`` file), fsynced; the caller fsyncs the root."""
+    folder.mkdir(mode=_DIR_MODE, exist_ok=True)
+    _make_dirs(folder)
+    marker = folder / "maildirfolder"
+    if not marker.exists():
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT, _FILE_MODE))
+    fsync_directory(folder)
+
+
 def ensure_maildir(root: Path) -> None:
     """Create the Maildir++ at ``root`` with its default folders, if needed.
 
@@ -89,19 +107,60 @@ def ensure_maildir(root: Path) -> None:
         root.mkdir(mode=_DIR_MODE, exist_ok=True)
         _make_dirs(root)
         for name in DEFAULT_FOLDERS:
-            folder = root / f".{name}"
-            folder.mkdir(mode=_DIR_MODE, exist_ok=True)
-            _make_dirs(folder)
-            marker = folder / "maildirfolder"
-            if not marker.exists():
-                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT, _FILE_MODE))
-            fsync_directory(folder)
+            _make_folder(root / f".{name}")
         if not subscriptions.exists():
             body = b"".join(name.encode() + b"\n" for name in DEFAULT_FOLDERS)
             atomic_write(subscriptions, _SUBSCRIPTIONS_HEADER + body, _FILE_MODE)
         # Make the new directory entries themselves durable.
         fsync_directory(root)
         fsync_directory(root.parent)
+
+
+def _subscribe(root: Path, name: str) -> None:
+    """Add ``name`` to Dovecot's ``subscriptions`` file of ``root`` unless
+    it is listed (the format :class:`gateway.store.account.Account` reads
+    and writes: modified UTF-7, TAB as hierarchy separator)."""
+    line = name.encode("imap4-utf-7").replace(SEPARATOR.encode(), b"\t")
+    path = root / "subscriptions"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    data = data or _SUBSCRIPTIONS_HEADER
+    lines = data.split(b"\n")
+    if line in (lines[2:] if lines[0].startswith(b"V\t") else lines):
+        return
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    atomic_write(path, data + line + b"\n", _FILE_MODE)
+
+
+def ensure_folder(root: Path, name: str) -> Path:
+    """The directory of folder ``name`` of the Maildir ``root``, created
+    first if it is missing; ``root`` itself for INBOX.
+
+    ``root`` must exist (:func:`ensure_maildir`). A folder is created the
+    way IMAP CREATE does it (:meth:`gateway.store.account.Account.create`):
+    ``cur new tmp`` and ``maildirfolder``, fsynced, its index made by the
+    first reader. A folder created here is also subscribed (as Dovecot's
+    ``lda_mailbox_autosubscribe`` does), so clients that show subscribed
+    folders only see mail filed there. An existing folder costs two
+    ``stat`` calls and is left as it is (subscribed or not). Raises
+    :class:`~gateway.store.folders.BadFolderName` for a bad name.
+    """
+    if is_inbox(name):
+        return root
+    directory = folder_directory(root, name)
+    if (directory / "tmp").is_dir() and (directory / "cur").is_dir():
+        return directory
+    with _create_lock:
+        if not (directory / "cur").is_dir():
+            _make_folder(directory)
+            fsync_directory(root)
+            _subscribe(root, name)
+        else:  # a reader made it meanwhile, or only tmp/ was missing
+            _make_dirs(directory)
+    return directory
 
 
 def _escape_name_part(text: str) -> str:
@@ -190,6 +249,7 @@ class _Delivery:
     unique: str
     check_cur: bool
     deferred: Deferred[str]
+    folder: str = INBOX
 
 
 _BATCH = 64
@@ -221,8 +281,10 @@ class MaildirStore:
         quota: QuotaChecker | None = None,
         delivered: Callable[[Path], None] | None = None,
     ) -> None:
-        """``delivered(maildir)`` is told (from a pool thread) after mail
-        landed in a mailbox, so IMAP IDLE sessions hear of it at once."""
+        """``delivered(directory)`` is told (from a pool thread) after mail
+        landed in a folder, so IMAP IDLE sessions hear of it at once: the
+        folder's directory, which is the Maildir root for INBOX
+        (:meth:`gateway.store.mailstore.MailStore.delivered`)."""
         self.mail_dir = mail_dir
         self.quota = quota
         self.delivered = delivered
@@ -241,15 +303,19 @@ class MaildirStore:
         prefix: bytes,
         unique: str,
         check_cur: bool = False,
+        folder: str = INBOX,
     ) -> Deferred[str]:
-        """Deliver ``prefix + content`` into the INBOX of ``user``.
+        """Deliver ``prefix + content`` into ``folder`` (INBOX by default)
+        of ``user``, creating the folder if it is missing
+        (:func:`ensure_folder`).
 
         Fires with the file's path once durable; fails with
-        :class:`OSError` (or :class:`ValueError` for an unsafe address).
+        :class:`OSError` (or :class:`ValueError` for an unsafe address or
+        folder name). The quota counts the whole mailbox, whatever folder.
         """
         d: Deferred[str] = Deferred()
         with self._lock:
-            self._pending.append(_Delivery(user, (prefix, content), unique, check_cur, d))
+            self._pending.append(_Delivery(user, (prefix, content), unique, check_cur, d, folder))
             start = self._workers < self._max_workers
             if start:
                 self._workers += 1
@@ -274,9 +340,10 @@ class MaildirStore:
             try:
                 root = maildir_path(self.mail_dir, job.user)
                 ensure_maildir(root)
+                target = ensure_folder(root, job.folder)
                 admit = None if self.quota is None else self._admitter(job, root)
                 path = deliver_blocking(
-                    root, job.unique, job.chunks, job.check_cur, _no_sync, admit
+                    target, job.unique, job.chunks, job.check_cur, _no_sync, admit
                 )
             except Exception:
                 written.append((job, Failure()))

@@ -110,11 +110,13 @@ class MailStore:
         for folder in folders:
             folder.poll()
 
-    def delivered(self, maildir: Path) -> None:
-        """A delivery wrote into the INBOX of ``maildir``: wake its watchers
-        (IMAP IDLE) without waiting for a poll. Any thread."""
+    def delivered(self, directory: Path) -> None:
+        """A delivery wrote into the folder in ``directory`` (a Maildir root
+        for its INBOX, or a folder's dot-directory such as ``.Junk``): wake
+        its watchers (IMAP IDLE, a session that has it selected) without
+        waiting for a poll. Any thread."""
         with self._lock:
-            folder = self._folders.get(maildir)
+            folder = self._folders.get(directory)
         if folder is not None:
             folder.changed_outside()
 

@@ -8,6 +8,20 @@ only ``user`` and ``password`` are required. Users are full addresses
 lines are ignored. Every other field is kept as written when the CLI rewrites
 the file, so an existing Dovecot user list can be shared as is.
 
+Per-user options live in the extra fields (space-separated ``key=value``
+items in the 8th field, values may hold ``:``). Ours carry Dovecot's
+``userdb_`` prefix, so Dovecot reading the same file takes them for userdb
+fields, not passdb ones (which steer authentication and proxying), and a
+``mailgateway_`` name that no Dovecot setting has: Dovecot 2.3 hands unknown
+userdb fields to plugins as settings, which none reads. The quota rules
+(:mod:`gateway.store.quota`) are read from there too::
+
+    alice@example.org:{BLF-CRYPT}...::::::userdb_mailgateway_junk=inbox
+
+``userdb_mailgateway_junk`` says where mail the gateway finds suspect goes:
+``folder`` (the default) files it in the Junk folder; ``inbox`` (for POP3
+users, who never see other folders) puts it in INBOX with a tagged Subject.
+
 The running daemon sees changes without a restart
 (:class:`gateway.store.watched.WatchedFile`): a bad line is logged with
 ``file:line`` and skipped; the daemon keeps running.
@@ -17,7 +31,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final, Literal
 
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from gateway.envelope import Address, AddressError
@@ -36,6 +52,10 @@ from gateway.store.watched import (
 )
 
 __all__ = [
+    "DEFAULT_JUNK_MODE",
+    "JUNK_FIELD",
+    "JUNK_MODES",
+    "JunkMode",
     "NoSuchUser",
     "UserEntry",
     "UserExists",
@@ -44,14 +64,26 @@ __all__ = [
     "WatchedFile",
     "add_user",
     "delete_user",
+    "extra_fields",
+    "junk_mode",
     "list_users",
     "lock_path",
     "parse_users",
     "read_lines",
     "read_users",
+    "set_junk_mode",
     "set_password",
     "write_lines",
 ]
+
+log = Logger()
+
+#: The extra field choosing where a user's suspect mail goes.
+JUNK_FIELD: Final = "userdb_mailgateway_junk"
+JunkMode = Literal["folder", "inbox"]
+#: ``folder``: the Junk folder; ``inbox``: INBOX with a tagged Subject.
+JUNK_MODES: Final[tuple[JunkMode, ...]] = ("folder", "inbox")
+DEFAULT_JUNK_MODE: Final[JunkMode] = "folder"
 
 
 class UserFileError(Exception):
@@ -122,6 +154,33 @@ def parse_users(text: str, filename: str) -> tuple[dict[str, UserEntry], list[st
     return users, errors
 
 
+def extra_fields(fields: tuple[str, ...]) -> list[str]:
+    """The ``key=value`` items of the extra_fields column, in order.
+
+    ``fields`` are :attr:`UserEntry.fields` (uid, gid, gecos, home, shell,
+    extra_fields); the column may hold ``:`` (``userdb_quota_rule=*:…``),
+    which the line split took for separators.
+    """
+    return ":".join(fields[5:]).split()
+
+
+def junk_mode(fields: tuple[str, ...]) -> JunkMode | None:
+    """The :data:`JUNK_FIELD` option of a user (:attr:`UserEntry.fields`),
+    or None if it is not given. The last one wins, as with Dovecot's extra
+    fields; a value other than ``folder`` or ``inbox`` raises ValueError."""
+    mode: JunkMode | None = None
+    for item in extra_fields(fields):
+        key, _, value = item.partition("=")
+        if key != JUNK_FIELD:
+            continue
+        value = value.lower()
+        if value not in JUNK_MODES:
+            choices = " or ".join(JUNK_MODES)
+            raise ValueError(f"{JUNK_FIELD}={item.partition('=')[2]}: must be {choices}")
+        mode = value
+    return mode
+
+
 # --- the daemon's view ------------------------------------------------------
 
 
@@ -138,6 +197,20 @@ class UserFile(WatchedTable[UserEntry]):
     def canonical(self, address: Address) -> Address | None:
         entry = self.entry(address)
         return None if entry is None else entry.address
+
+    def junk_mode(self, address: Address) -> JunkMode:
+        """Where suspect mail for ``address`` goes (:data:`JUNK_MODES`):
+        its :data:`JUNK_FIELD`, else :data:`DEFAULT_JUNK_MODE` (also for an
+        unknown user, and for a bad value, which is logged)."""
+        entry = self.entry(address)
+        if entry is None:
+            return DEFAULT_JUNK_MODE
+        try:
+            mode = junk_mode(entry.fields)
+        except ValueError as e:
+            log.error("{file}:{line}: {error}", file=str(self.path), line=entry.line, error=e)
+            return DEFAULT_JUNK_MODE
+        return DEFAULT_JUNK_MODE if mode is None else mode
 
     def password_hash(self, username: str) -> str | None:
         try:
@@ -201,3 +274,39 @@ def delete_user(path: Path, address: Address) -> None:
         if index is None:
             raise NoSuchUser(f"{address}: no such user in {path}")
         del lines[index]
+
+
+def set_junk_mode(path: Path, address: Address, mode: JunkMode | None) -> None:
+    """Set a user's :data:`JUNK_FIELD` to ``mode``, or remove it (None).
+
+    The other fields and extra fields stay as written; empty fields are
+    added to reach the extra_fields column (``user:password::::::extra``).
+    When the column is left empty, empty fields at the end of the line go
+    (they mean nothing), so setting and removing the option gives a line
+    without them back as it was.
+    """
+    if mode is not None and mode not in JUNK_MODES:
+        raise UserFileError(f"junk mode must be one of: {', '.join(JUNK_MODES)}")
+    with edit_lines(path) as lines:
+        index = find_line(lines, address, _address_of)
+        if index is None:
+            raise NoSuchUser(f"{address}: no such user in {path}")
+        fields = lines[index].split(":")
+        extra = extra_fields(tuple(fields[2:]))
+        kept = [item for item in extra if item.partition("=")[0] != JUNK_FIELD]
+        if mode is not None:
+            setting = f"{JUNK_FIELD}={mode}"
+            # in place of the first one there was, else at the end
+            at = next(
+                (i for i, item in enumerate(extra) if item.partition("=")[0] == JUNK_FIELD),
+                len(extra),
+            )
+            kept.insert(at, setting)
+        if kept == extra:
+            return  # nothing to change (edit_lines rewrites the same lines)
+        head = fields[:7] + [""] * (7 - len(fields[:7]))
+        new = [*head, " ".join(kept)]
+        if not kept:  # empty trailing fields say nothing: drop them
+            while len(new) > 2 and new[-1] == "":
+                new.pop()
+        lines[index] = ":".join(new)
