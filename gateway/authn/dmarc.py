@@ -152,19 +152,22 @@ def aligned(identifier: str, from_domain: str, mode: Mode) -> bool:
     return organisational_domain(ident) == organisational_domain(author)
 
 
-def from_domains(message: bytes) -> list[str]:
-    """The domain of every mailbox in every From field of ``message`` (RFC
-    7489 6.6.1), lower case, in order; ``""`` for a mailbox without one.
-    :func:`evaluate` wants exactly one distinct domain in this list."""
+def from_addresses(message: bytes) -> list[str]:
+    """Every mailbox address in every From field of ``message``, in order."""
     # 8-bit header text is UTF-8 (RFC 6532 3.2); other octets stay escaped
     # and fail as domain names later.
     text = message.decode("utf-8", "surrogateescape")
     headers = HeaderParser(policy=compat32).parsestr(text, headersonly=True)
-    out: list[str] = []
     values = [str(v) for v in headers.get_all("From", [])]
-    for _name, address in getaddresses(values):
-        if not address:
-            continue
+    return [address for _name, address in getaddresses(values) if address]
+
+
+def from_domains(message: bytes) -> list[str]:
+    """The domain of every mailbox in every From field of ``message`` (RFC
+    7489 6.6.1), lower case, in order; ``""`` for a mailbox without one.
+    :func:`evaluate` wants exactly one distinct domain in this list."""
+    out: list[str] = []
+    for address in from_addresses(message):
         local, at, domain = address.rpartition("@")
         out.append(domain.strip().rstrip(".").lower() if at and local else "")
     return out

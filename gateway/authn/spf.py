@@ -54,6 +54,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
 from gateway.authn.dns import DNSError, Lookup
+from gateway.authn.results import Method
 
 Result = Literal["none", "neutral", "pass", "fail", "softfail", "temperror", "permerror"]
 Identity = Literal["mailfrom", "helo"]
@@ -885,6 +886,16 @@ def received_spf_header(result: SPFResult) -> str:
     return f"{result.result} ({_comment_text(f'{result.receiver}: {comment}')}) {kv};"
 
 
+def method(result: SPFResult) -> Method:
+    """The ``spf`` method for :func:`gateway.authn.results.authentication_results`
+    (RFC 8601 2.7.2): ``smtp.mailfrom`` (or ``smtp.helo`` for the HELO
+    identity), the problem as the reason for the errors."""
+    reason = result.problem if result.result in ("permerror", "temperror") else None
+    if result.identity == "helo":
+        return ("spf", result.result, {"smtp.helo": result.helo}, reason)
+    return ("spf", result.result, {"smtp.mailfrom": result.sender}, reason)
+
+
 def auth_results_fragment(result: SPFResult) -> str:
     """The ``spf`` method of an Authentication-Results field (RFC 8601
     2.7.2): ``spf=pass smtp.mailfrom=user@example.com`` (or ``smtp.helo=``
@@ -918,6 +929,7 @@ __all__ = [
     "check_mailfrom",
     "expand",
     "is_spf_record",
+    "method",
     "parse_domain_spec",
     "parse_macro_string",
     "parse_record",

@@ -33,7 +33,7 @@ EX_CONFIG = 78
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gateway.cli import aliases, config_cmd, dkim, queue, sendmail, track, users, x400
+    from gateway.cli import aliases, config_cmd, dkim, dns, queue, sendmail, track, users, x400
 
     parser = argparse.ArgumentParser(prog="mailgateway", description=__doc__)
     parser.add_argument(
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mailgateway {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="<command>")
-    for module in (users, aliases, queue, track, sendmail, config_cmd, x400, dkim):
+    for module in (users, aliases, queue, track, sendmail, config_cmd, x400, dkim, dns):
         module.register(sub)
     return parser
 
