@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.application.internet import StreamServerEndpointService, TimerService
 from twisted.application.service import MultiService, Service
@@ -39,6 +39,7 @@ from gateway.limits import AuthThrottle, ConnectionLimiter
 from gateway.pop3.server import POP3Config, POP3Factory
 from gateway.smtp import server as smtp_server
 from gateway.smtp.mx import MXResolver, resolver_from
+from gateway.smtp.rates import SMTPRates
 from gateway.store.aliases import AliasFile
 from gateway.store.maildir import MaildirStore, maildir_path
 from gateway.store.mailstore import MailStore
@@ -46,6 +47,10 @@ from gateway.store.quota import Quota, QuotaChecker, limits_from
 from gateway.store.users import UserFile
 from gateway.tls import CertificatePair, ensure_certificate, server_tls_factory
 from gateway.web import admin_site
+
+if TYPE_CHECKING:
+    from gateway.authn.inbound import InboundChecker
+    from gateway.authn.signer import Signer
 
 log = Logger()
 
@@ -175,7 +180,9 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
         settings.mail_dir, reactor, pool, quota=root.quota, delivered=root.store.delivered
     )
     agents: dict[str, IDeliveryAgent] = {
-        RouteKind.LOCAL: LocalDeliveryAgent(maildirs, settings.hostname),
+        RouteKind.LOCAL: LocalDeliveryAgent(
+            maildirs, settings.hostname, junk_tag=d.junk_subject_tag, junk_mode=users.junk_mode
+        ),
     }
     if settings.relay.enabled:
         mx = MXResolver(resolver_from(settings.dns, reactor), reactor, settings.relay.bad_host_ttl)
@@ -244,6 +251,7 @@ def _smtp_factories(
     tls = root.tls
     limiter = ConnectionLimiter(smtp.max_connections, smtp.max_connections_per_ip)
     throttle = root.auth_throttle
+    authn, rates, signer = _sender_checks(settings, reactor)
     factories: dict[str, IProtocolFactory] = {}
     for kind in smtp_server.KINDS:
         factory = smtp_server.SMTPFactory(
@@ -261,6 +269,9 @@ def _smtp_factories(
                 auth_throttle=throttle,
                 postmaster_domain=settings.local_domains[0],
                 full=partial(_mailbox_full, root.quota, settings.mail_dir),
+                authn=authn,
+                rates=rates,
+                signer=signer,
             )
         )
         # submissions: TLS from the first byte (RFC 8314 3.3)
@@ -268,6 +279,30 @@ def _smtp_factories(
             TLSMemoryBIOFactory(tls, False, factory) if kind == "submissions" else factory
         )
     return factories
+
+
+def _sender_checks(
+    settings: Settings, reactor: Any
+) -> tuple[InboundChecker | None, SMTPRates | None, Signer | None]:
+    """Sender authentication ([authn], [dnsbl]), rate limits ([rates]) and
+    DKIM signing ([dkim]) for the SMTP listeners."""
+    from gateway.authn.dns import TwistedLookup
+    from gateway.authn.inbound import InboundChecker
+    from gateway.authn.signer import Signer
+
+    authn = None
+    if settings.authn.enabled:
+        authn = InboundChecker(
+            settings.authn,
+            TwistedLookup.from_settings(settings.dns, reactor),
+            receiver=settings.hostname,
+            clock=reactor,
+            dnsbl=settings.dnsbl,
+            dkim_keys=settings.dkim,
+        )
+    rates = SMTPRates(settings.rates, reactor)
+    signer = Signer.from_settings(settings.dkim) if settings.dkim.keys else None
+    return authn, rates or None, signer
 
 
 def _mailbox_full(quota: QuotaChecker, mail_dir: Path, mailbox: Address) -> GatewayError | None:

@@ -13,17 +13,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.cred.credentials import UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import Portal
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred, FirstError, gatherResults, maybeDeferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from gateway.auth.sasl import Challenge, PasswordCredentials, PasswordExchange, UnknownMechanism
+from gateway.authn.policy import Verdict, combine, decide
 from gateway.bus.bus import MessageBus
 from gateway.bus.router import Router
 from gateway.config import Network, SMTPSettings
@@ -34,6 +35,7 @@ from gateway.interfaces import IMailUser
 # Shared with the other protocol servers; re-exported for existing importers.
 from gateway.limits import AuthThrottle as AuthThrottle
 from gateway.limits import ConnectionLimiter as ConnectionLimiter
+from gateway.message import get_header
 from gateway.session import (
     LoginPolicy,
     LoginReplies,
@@ -60,8 +62,14 @@ from gateway.smtp.parser import (
     parse_rcpt_to,
 )
 from gateway.smtp.policy import Client, check_recipient, may_send_as, never_full
+from gateway.smtp.rates import SMTPRates
 from gateway.smtp.received import received_header, with_keyword
 from gateway.starttls import start_tls
+
+if TYPE_CHECKING:
+    from gateway.authn.dnsbl import DNSBLResult
+    from gateway.authn.inbound import InboundChecker, Report
+    from gateway.authn.signer import Signer
 
 log = Logger()
 
@@ -87,6 +95,10 @@ class SMTPConfig:
     now: Callable[[], float] = time.time
     # The error for a local mailbox with no room left (quota), else None.
     full: Callable[[Address], GatewayError | None] = never_full
+    # Sender authentication of inbound mail on "smtp" ([authn], [dnsbl])
+    authn: InboundChecker | None = None
+    rates: SMTPRates | None = None  # [rates]
+    signer: Signer | None = None  # DKIM signing of submitted mail ([dkim])
 
     # -- what ServerSession reads (gateway.session.SessionConfig) --------------
 
@@ -142,6 +154,7 @@ class SMTPServerProtocol(ServerSession[SMTPConfig]):
         self._auth: Callable[[bytes], Any] | None = None  # waiting for a SASL response line
         self._chunk_last = False
         self._chunk_size = 0
+        self._listed: Deferred[DNSBLResult | None] | None = None  # DNSBL, from connect
 
     # -- connection ----------------------------------------------------------
 
@@ -150,6 +163,25 @@ class SMTPServerProtocol(ServerSession[SMTPConfig]):
 
     def _greet(self) -> None:
         self._send(reply(220, None, f"{self.config.hostname} ESMTP mailgateway"))
+        if self._verifies():  # the DNSBL answers arrive while the client talks
+            assert self.config.authn is not None
+            listed = self.config.authn.client(self.client_ip)
+            self._listed = listed.addErrback(self._check_failed, "dnsbl")
+
+    def _verifies(self) -> bool:
+        """Whether this session's mail gets sender authentication: inbound
+        mail from the Internet, not our users nor our trusted networks."""
+        authn = self.config.authn
+        return (
+            authn is not None
+            and authn.settings.enabled
+            and self.config.kind == "smtp"
+            and self.user is None
+            and not self.trusted
+        )
+
+    def _check_failed(self, failure: Failure, what: str) -> None:
+        log.failure("smtp: {ip}: {what} check failed", failure, ip=self.client_ip, what=what)
 
     def _timeout(self) -> float:
         """RFC 5321 4.5.3.2: a timeout per command, a longer one inside DATA."""
@@ -400,6 +432,9 @@ class SMTPServerProtocol(ServerSession[SMTPConfig]):
             return codes.MESSAGE_TOO_BIG  # RFC 1870 6.1
         if mail.sender is not None and mail.sender.utf8 and not mail.smtputf8:
             return codes.SMTPUTF8_REQUIRED
+        rates = self._rate_refusal("mail", mail.sender)
+        if rates is not None:
+            return rates
         if self.user is not None and not may_send_as(
             self.config.router, self.user, mail.sender, self.settings.sender_grants
         ):
@@ -434,8 +469,25 @@ class SMTPServerProtocol(ServerSession[SMTPConfig]):
                 reply=refused.encode().decode().strip(),
             )
             return refused
+        rates = self._rate_refusal("rcpt", transaction.mail.sender)
+        if rates is not None:
+            return rates
         transaction.recipients.append(Recipient(rcpt.address, rcpt.notify, rcpt.orcpt))
         return codes.RCPT_OK
+
+    def _rate_refusal(self, command: str, sender: Address | None) -> Reply | None:
+        rates = self.config.rates
+        if not rates or self.trusted:
+            return None
+        user = None if self.user is None else str(self.user)
+        domain = None if sender is None else sender.domain
+        take = rates.mail if command == "mail" else rates.rcpt
+        refused = take(self.client_ip, user, domain)
+        if refused is not None:
+            log.info(
+                "smtp: {ip}: {reply}", ip=self.client_ip, reply=refused.encode().decode().strip()
+            )
+        return refused
 
     def smtp_DATA(self, argument: str) -> Reply:
         transaction = self.transaction
@@ -505,19 +557,28 @@ class SMTPServerProtocol(ServerSession[SMTPConfig]):
 
     def _deliver(self, transaction: Transaction, content: bytes) -> Deferred[Reply]:
         """Queue the message; answer 250 only once the bus says it is durable."""
-        mail = transaction.mail
+        if self._verifies():
+            return self._verify(transaction, content)
         qid = self.config.bus.allocate_qid()
-        tls = self._tls_info()
-        base = "UTF8SMTP" if mail.smtputf8 else "ESMTP" if self.esmtp else "SMTP"
-        protocol = with_keyword(base, tls=self.tls, auth=self.user is not None)
-        recipients = transaction.recipients
-        trace = received_header(
+        trace = self._trace(transaction, transaction.recipients, qid)
+        signer = self.config.signer
+        if signer is not None and (self.user is not None or self.trusted):
+            # RFC 6376 5: our domains' mail signed once the Received is on
+            domain = signer.domain_for(content)
+            if domain is not None:
+                trace = signer.sign(trace + content, domain, self.config.clock) + trace
+        envelope = self._envelope(transaction, tuple(transaction.recipients))
+        return self._submit([(qid, envelope, trace + content, ())])
+
+    def _trace(self, transaction: Transaction, recipients: list[Recipient], qid: str) -> bytes:
+        """Our Received field (RFC 5321 4.4)."""
+        return received_header(
             helo=self.helo or "unknown",
             client_ip=self.client_ip,
             client_name=None,
             by=self.config.hostname,
-            protocol=base,
-            tls=tls,
+            protocol=self._protocol(transaction.mail),
+            tls=self._tls_info(),
             authenticated=self.user is not None,
             encrypted=self.tls,
             auth_user=str(self.user) if self.user and self.settings.received_auth else None,
@@ -525,9 +586,18 @@ class SMTPServerProtocol(ServerSession[SMTPConfig]):
             recipient=str(recipients[0].address) if len(recipients) == 1 else None,
             when=self.config.now(),
         )
-        envelope = Envelope(
+
+    def _protocol(self, mail: MailFrom) -> str:
+        return "UTF8SMTP" if mail.smtputf8 else "ESMTP" if self.esmtp else "SMTP"
+
+    def _envelope(
+        self, transaction: Transaction, recipients: tuple[Recipient, ...], junk: str | None = None
+    ) -> Envelope:
+        mail = transaction.mail
+        protocol = with_keyword(self._protocol(mail), tls=self.tls, auth=self.user is not None)
+        return Envelope(
             mail.sender,
-            tuple(recipients),
+            recipients,
             Origin(
                 protocol.lower(),
                 self.client_ip,
@@ -538,19 +608,127 @@ class SMTPServerProtocol(ServerSession[SMTPConfig]):
             ret=mail.ret,
             body=mail.body or "7BIT",
             smtputf8=mail.smtputf8,
+            junk=junk,
         )
-        d = self.config.bus.submit(envelope, trace + content, qid)
 
-        def queued(queue_id: str) -> Reply:
-            return reply(250, "2.0.0", f"Ok: queued as {queue_id}")
+    def _submit(
+        self, parts: list[tuple[str, Envelope, bytes, tuple[dict[str, Any], ...]]]
+    ) -> Deferred[Reply]:
+        """Queue every part (one message, or its Junk and inbox copies); 250
+        once all of them are durable, else the first error."""
+        bus = self.config.bus
+        queued = [bus.submit(envelope, data, qid, events) for qid, envelope, data, events in parts]
+        d: Deferred[list[str]] = gatherResults(queued, consumeErrors=True)
+
+        def done(qids: list[str]) -> Reply:
+            return reply(250, "2.0.0", f"Ok: queued as {' '.join(qids)}")
 
         def refused(failure: Failure) -> Reply:
-            failure.trap(GatewayError)
-            error = failure.value
+            failure.trap(FirstError)
+            first = failure.value
+            assert isinstance(first, FirstError)
+            inner = first.subFailure
+            inner.trap(GatewayError)
+            error = inner.value
             assert isinstance(error, GatewayError)
             return codes.from_gateway_error(error)
 
-        return d.addCallbacks(queued, refused)
+        return d.addCallbacks(done, refused)
+
+    # -- sender authentication (gateway.authn) -----------------------------
+
+    def _verify(self, transaction: Transaction, content: bytes) -> Deferred[Reply]:
+        """SPF, DKIM, ARC, DMARC and DNSBL, then the policy's verdict for
+        each recipient's domain: refuse at the end of data, or queue with
+        Authentication-Results, the suspect copies marked for Junk."""
+        authn = self.config.authn
+        assert authn is not None
+        sender = transaction.mail.sender
+        d = authn.check(
+            content,
+            client_ip=self.client_ip,
+            helo=self.helo or "",
+            sender=None if sender is None else str(sender),
+            listed=self._listed,
+        )
+        return d.addCallback(self._verified, transaction, content)
+
+    def _verified(
+        self, report: Report, transaction: Transaction, content: bytes
+    ) -> Reply | Deferred[Reply]:
+        authn = self.config.authn
+        assert authn is not None
+        facts = report.facts()
+        verdicts = {
+            r.address.domain: decide(facts, authn.settings, r.address.domain)
+            for r in transaction.recipients
+        }
+        checks = report.event()
+        refusal = combine(list(verdicts.values()))
+        qid = self.config.bus.allocate_qid()
+        if refusal is not None:
+            return self._refuse(qid, transaction, content, refusal, checks)
+        stripped = authn.strip_forged(content)
+        headers = authn.headers(report, stripped)
+        groups: dict[tuple[str, str | None], list[Recipient]] = {}
+        chosen: dict[tuple[str, str | None], Verdict] = {}
+        for r in transaction.recipients:
+            verdict = verdicts[r.address.domain]
+            junk = verdict.reason if verdict.action in ("junk", "reject") else None
+            key = ("junk" if junk else "inbox", junk)
+            groups.setdefault(key, []).append(r)
+            chosen.setdefault(key, verdict)
+        parts: list[tuple[str, Envelope, bytes, tuple[dict[str, Any], ...]]] = []
+        for key, recipients in groups.items():
+            part_qid = qid if not parts else self.config.bus.allocate_qid()
+            verdict = chosen[key]
+            event = {"ev": "authn", **checks, **verdict.event()}
+            if verdict.action == "reject":  # one reply for all: softened
+                event["action"] = "junk"
+            trace = self._trace(transaction, recipients, part_qid)
+            envelope = self._envelope(transaction, tuple(recipients), key[1])
+            parts.append((part_qid, envelope, trace + headers + stripped, (event,)))
+            log.info(
+                "{qid}: authn {action} by {rule}: {reason}",
+                qid=part_qid,
+                action=event["action"],
+                rule=verdict.rule,
+                reason=verdict.reason,
+            )
+        return self._submit(parts)
+
+    def _refuse(
+        self,
+        qid: str,
+        transaction: Transaction,
+        content: bytes,
+        verdict: Verdict,
+        checks: dict[str, Any],
+    ) -> Deferred[Reply]:
+        """Refuse the message at the end of data (RFC 7489 6.7) and note it
+        in the history so ``mailgateway track`` can say why."""
+        if verdict.action == "defer":
+            answer = reply(451, "4.7.5", f"Try again later: {verdict.reason}")
+        else:
+            answer = reply(550, "5.7.1", f"Message refused: {verdict.reason}")
+        log.info(
+            "{qid}: refused from [{ip}] by {rule}: {reason}",
+            qid=qid,
+            ip=self.client_ip,
+            rule=verdict.rule,
+            reason=verdict.reason,
+        )
+        envelope = self._envelope(transaction, tuple(transaction.recipients))
+        event = {
+            **checks,
+            **verdict.event(),
+            "code": answer.code,
+            "status": answer.status,
+            "text": f"Message refused: {verdict.reason}",
+        }
+        d = self.config.bus.record_refused(qid, envelope, get_header(content, "Message-ID"), event)
+        d.addErrback(self._check_failed, "history")
+        return d.addCallback(lambda _: answer)
 
     def _tls_info(self) -> tuple[str, str] | None:
         if not self.tls or self.transport is None:

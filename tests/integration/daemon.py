@@ -36,11 +36,17 @@ class Daemon:
         extra_config: str = "",
         relay: bool = False,
         local_domains: tuple[str, ...] = ("example.test",),
+        authn: bool = False,
     ) -> None:
         """``relay``: keep the outbound relay on (then ``extra_config`` must
         point ``[dns] servers`` at a test DNS server: no test may query the
-        system resolver); off, remote recipients fail with 5.4.4."""
+        system resolver); off, remote recipients fail with 5.4.4.
+        ``authn``: keep sender authentication of inbound mail on (SPF, DKIM,
+        DMARC look up DNS: ``extra_config`` must then point ``[dns] servers``
+        at a test DNS server); off, ``[authn] enabled = false``."""
         relay_config = "" if relay else "[relay]\nenabled = false\n"
+        if not authn:
+            relay_config += "[authn]\nenabled = false\n"
         self.directory = directory
         self.http_port = free_port()
         self.data_dir = directory / "var"

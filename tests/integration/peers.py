@@ -103,6 +103,7 @@ class SMTPDaemon(Daemon):
         imap: bool = False,
         relay: bool = False,
         local_domains: tuple[str, ...] = ("example.test",),
+        authn: bool = False,
     ) -> None:
         self.smtp_port, self.submission_port, self.submissions_port = free_ports(3)
         listeners = (
@@ -131,7 +132,11 @@ class SMTPDaemon(Daemon):
         if smtp and not smtp.endswith("\n"):
             smtp += "\n"
         super().__init__(
-            directory, listeners + smtp + extra_config, relay=relay, local_domains=local_domains
+            directory,
+            listeners + smtp + extra_config,
+            relay=relay,
+            local_domains=local_domains,
+            authn=authn,
         )
 
     @property

@@ -31,18 +31,29 @@ class RecordingBus:
         self.refuse: GatewayError | None = None
         self.hold: Deferred[str] | None = None
         self.counter = 0
+        self.events: list[tuple[str | None, tuple[Any, ...]]] = []  # (qid, events) per submit
+        self.refused: list[tuple[str, Envelope, str | None, dict[str, Any]]] = []
 
     def allocate_qid(self) -> str:
         self.counter += 1
         return f"Q{self.counter}"
 
-    def submit(self, envelope: Envelope, content: bytes, qid: str | None = None) -> Deferred[str]:
+    def submit(
+        self, envelope: Envelope, content: bytes, qid: str | None = None, events: Any = ()
+    ) -> Deferred[str]:
         if self.refuse is not None:
             return fail(self.refuse)
         self.submitted.append((envelope, content, qid))
+        self.events.append((qid, tuple(events)))
         if self.hold is not None:
             return self.hold
         return succeed(qid or "Q")
+
+    def record_refused(
+        self, qid: str, envelope: Envelope, message_id: str | None, event: dict[str, Any]
+    ) -> Deferred[None]:
+        self.refused.append((qid, envelope, message_id, event))
+        return succeed(None)
 
 
 class Session(Connection):
