@@ -137,6 +137,7 @@ class Gateway(MultiService):
     tls: Any  # the reloading server TLS context factory
     auth_throttle: AuthThrottle
     certificate: CertificatePair
+    signer: Signer | None  # DKIM signing of our users' mail ([dkim])
 
 
 def build(settings: Settings, reactor: Any = None) -> Gateway:
@@ -207,7 +208,9 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
         delay_warning=q.delay_warning,
     )
     BusService(root.bus).setServiceParent(root)
-    MaildropPickup(settings.maildrop_dir, root.bus, reactor).setServiceParent(root)
+    root.signer = _signer(settings)
+    sign = None if root.signer is None else partial(root.signer.signed, clock=reactor)
+    MaildropPickup(settings.maildrop_dir, root.bus, reactor, sign=sign).setServiceParent(root)
     if x400 is not None:
         for poller in x400.file_pollers(root.bus):
             poller.setServiceParent(root)
@@ -251,7 +254,7 @@ def _smtp_factories(
     tls = root.tls
     limiter = ConnectionLimiter(smtp.max_connections, smtp.max_connections_per_ip)
     throttle = root.auth_throttle
-    authn, rates, signer = _sender_checks(settings, reactor)
+    authn, rates = _sender_checks(settings, reactor)
     factories: dict[str, IProtocolFactory] = {}
     for kind in smtp_server.KINDS:
         factory = smtp_server.SMTPFactory(
@@ -271,7 +274,7 @@ def _smtp_factories(
                 full=partial(_mailbox_full, root.quota, settings.mail_dir),
                 authn=authn,
                 rates=rates,
-                signer=signer,
+                signer=root.signer,
             )
         )
         # submissions: TLS from the first byte (RFC 8314 3.3)
@@ -283,12 +286,11 @@ def _smtp_factories(
 
 def _sender_checks(
     settings: Settings, reactor: Any
-) -> tuple[InboundChecker | None, SMTPRates | None, Signer | None]:
-    """Sender authentication ([authn], [dnsbl]), rate limits ([rates]) and
-    DKIM signing ([dkim]) for the SMTP listeners."""
+) -> tuple[InboundChecker | None, SMTPRates | None]:
+    """Sender authentication ([authn], [dnsbl]) and rate limits ([rates])
+    for the SMTP listeners."""
     from gateway.authn.dns import TwistedLookup
     from gateway.authn.inbound import InboundChecker
-    from gateway.authn.signer import Signer
 
     authn = None
     if settings.authn.enabled:
@@ -301,8 +303,14 @@ def _sender_checks(
             dkim_keys=settings.dkim,
         )
     rates = SMTPRates(settings.rates, reactor)
-    signer = Signer.from_settings(settings.dkim) if settings.dkim.keys else None
-    return authn, rates or None, signer
+    return authn, rates or None
+
+
+def _signer(settings: Settings) -> Signer | None:
+    """DKIM signing ([dkim]): None without keys."""
+    from gateway.authn.signer import Signer
+
+    return Signer.from_settings(settings.dkim) if settings.dkim.keys else None
 
 
 def _mailbox_full(quota: QuotaChecker, mail_dir: Path, mailbox: Address) -> GatewayError | None:

@@ -139,3 +139,11 @@ class Signer:
             )
             for key in self.keys(domain)
         )
+
+    def signed(self, message: bytes, clock: IReactorTime | None = None) -> bytes:
+        """``message`` with the signatures of its From domain prepended
+        (:meth:`domain_for`), or unchanged when we have no key for it."""
+        domain = self.domain_for(message)
+        if domain is None:
+            return message
+        return self.sign(message, domain, clock) + message

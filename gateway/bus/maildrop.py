@@ -26,6 +26,7 @@ import os
 import secrets
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,10 +146,14 @@ class MaildropPickup(PollingService):
         clock: IReactorTime,
         interval: float = 1.0,
         max_in_flight: int = 16,
+        sign: Callable[[bytes], bytes] | None = None,
     ) -> None:
+        """``sign``: gives a message back DKIM-signed when its From domain
+        is ours (gateway.authn.signer), as submission does for SMTP."""
         super().__init__(clock, interval, max_in_flight)
         self.maildrop_dir = maildrop_dir
         self.bus = bus
+        self.sign = sign
 
     def scan(self) -> None:
         """One pass over the drop directory. Never raises (logs instead)."""
@@ -189,6 +194,8 @@ class MaildropPickup(PollingService):
         except MaildropError as e:
             self._quarantine(path, str(e))
             return
+        if self.sign is not None:
+            content = self.sign(content)
         d: defer.Deferred[Any] = defer.maybeDeferred(
             self.bus.submit, envelope, content, drop_qid(name)
         )

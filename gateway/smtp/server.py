@@ -24,7 +24,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from gateway.auth.sasl import Challenge, PasswordCredentials, PasswordExchange, UnknownMechanism
-from gateway.authn.policy import Verdict, combine, decide
+from gateway.authn.policy import Verdict, combine, decide, delivered_as
 from gateway.bus.bus import MessageBus
 from gateway.bus.router import Router
 from gateway.config import Network, SMTPSettings
@@ -560,15 +560,13 @@ class SMTPServerProtocol(ServerSession[SMTPConfig]):
         if self._verifies():
             return self._verify(transaction, content)
         qid = self.config.bus.allocate_qid()
-        trace = self._trace(transaction, transaction.recipients, qid)
+        data = self._trace(transaction, transaction.recipients, qid) + content
         signer = self.config.signer
         if signer is not None and (self.user is not None or self.trusted):
             # RFC 6376 5: our domains' mail signed once the Received is on
-            domain = signer.domain_for(content)
-            if domain is not None:
-                trace = signer.sign(trace + content, domain, self.config.clock) + trace
+            data = signer.signed(data, self.config.clock)
         envelope = self._envelope(transaction, tuple(transaction.recipients))
-        return self._submit([(qid, envelope, trace + content, ())])
+        return self._submit([(qid, envelope, data, ())])
 
     def _trace(self, transaction: Transaction, recipients: list[Recipient], qid: str) -> bytes:
         """Our Received field (RFC 5321 4.4)."""
@@ -674,7 +672,7 @@ class SMTPServerProtocol(ServerSession[SMTPConfig]):
         chosen: dict[tuple[str, str | None], Verdict] = {}
         for r in transaction.recipients:
             verdict = verdicts[r.address.domain]
-            junk = verdict.reason if verdict.action in ("junk", "reject") else None
+            junk = verdict.reason if delivered_as(verdict) == "junk" else None
             key = ("junk" if junk else "inbox", junk)
             groups.setdefault(key, []).append(r)
             chosen.setdefault(key, verdict)

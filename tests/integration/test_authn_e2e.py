@@ -389,3 +389,13 @@ def test_dnsbl_and_rate_limits(tmp_path: Path, dns: tuple[str, int]) -> None:
             assert code == 250, text
     finally:
         gateway.stop()
+
+
+def test_sendmail_mail_is_signed(gateway: SMTPDaemon, dns: tuple[str, int]) -> None:
+    """Mail injected with ``mailgateway sendmail`` (cron, scripts) is signed
+    at pickup, as submitted mail is."""
+    data = message(ALICE, BOB, "from cron", "cron-1@example.test")
+    gateway.cli("sendmail", "-f", ALICE, BOB, stdin=data, check=True)
+    stored = delivered(gateway, BOB, "cron-1@")
+    assert "d=example.test" in str(headers(stored)["DKIM-Signature"])
+    assert [r.result for r in _verify_with_our_checker(stored, dns)] == ["pass"]
