@@ -326,6 +326,9 @@ class AuthnSettings:
     arc: bool = True
     dmarc: bool = True
     arc_seal: str = ""  # a domain with [[dkim.keys]]: seal inbound mail (RFC 8617)
+    # ARC sealers (mailing lists, forwarders) whose passing chain overrides
+    # a DMARC failure (RFC 8617 7.2.1, RFC 7489 6.7 local policy)
+    arc_trusted: tuple[str, ...] = ()
     policy: AuthnPolicy = field(default_factory=AuthnPolicy)
     allow: SenderList = field(default_factory=SenderList)
     block: SenderList = field(default_factory=SenderList)
@@ -1195,6 +1198,7 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "arc": _boolean,
         "dmarc": _boolean,
         "arc_seal": _optional_domain,
+        "arc_trusted": _domain_list,
         **_POLICY_SCHEMA,
         "allow": _sender_list,
         "block": _sender_list,

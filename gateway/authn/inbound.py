@@ -88,6 +88,7 @@ class Report:
             dmarc_reason="" if self.dmarc is None else self.dmarc.reason,
             dnsbl=tuple(_listing(item) for item in listed),
             dnswl=tuple(item.zone for item in allowed),
+            arc_sealers=() if self.arc is None or self.arc.result != "pass" else self.arc.sealers,
         )
 
     def event(self) -> dict[str, Any]:

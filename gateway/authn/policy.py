@@ -19,8 +19,10 @@ decided (``rule``) and why (``reason``), for the reply, the log and
 3. the client is on a DNSWL zone: the DNSBL step is skipped; on a DNSBL
    zone: ``dnsbl``;
 4. DMARC ``fail`` whose (``pct``-sampled) policy is ``reject`` or
-   ``quarantine``: ``dmarc_reject`` / ``dmarc_quarantine`` (RFC 7489 6.6.4,
-   6.7: the receiver's local policy decides in the end);
+   ``quarantine``: accept when a passing ARC chain was sealed by one of
+   ``arc_trusted`` (a mailing list or forwarder that broke the signature,
+   RFC 8617 7.2.1); else ``dmarc_reject`` / ``dmarc_quarantine`` (RFC 7489
+   6.6.4, 6.7: the receiver's local policy decides in the end);
 5. DMARC ``pass``: accept;
 6. a temporary failure (DMARC, SPF) that could change the outcome:
    ``temperror`` (``defer``: 451 4.7.5... try again, RFC 7489 6.6.3);
@@ -61,6 +63,7 @@ class Facts:
     dmarc_reason: str = ""
     dnsbl: tuple[str, ...] = ()  # block zones listing the client, with their text
     dnswl: tuple[str, ...] = ()  # allow zones listing the client
+    arc_sealers: tuple[str, ...] = ()  # d= of each ARC-Seal of a passing chain
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,14 @@ def decide(facts: Facts, settings: AuthnSettings, domain: str | None = None) -> 
         if verdict.action != "accept":
             return verdict
     if facts.dmarc == "fail" and facts.dmarc_policy in ("reject", "quarantine"):
+        trusted = [d for d in facts.arc_sealers if d.lower() in settings.arc_trusted]
+        if trusted:  # RFC 8617 7.2.1: a forwarder we trust vouches for it
+            return Verdict(
+                "accept",
+                "authn.arc_trusted",
+                f"DMARC fail for {facts.dmarc_domain} overridden: ARC chain sealed by "
+                f"{trusted[0]} passes",
+            )
         why = f"DMARC policy of {facts.dmarc_domain} is {facts.dmarc_policy}"
         if facts.dmarc_reason:
             why += f": {facts.dmarc_reason}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,16 @@ def test_combine() -> None:
     assert combine([junk]) is None
     assert delivered_as(reject) == "junk" and delivered_as(accept) == "inbox"
     assert delivered_as(junk) == "junk" and delivered_as(defer) == "inbox"
+
+
+def test_trusted_arc_sealer_overrides_dmarc_failure(tmp_path: Path) -> None:
+    s = settings(tmp_path, '[authn]\narc_trusted = ["lists.test"]\n')
+    failing = facts(dmarc="fail", dmarc_policy="reject", dmarc_domain="remote.test")
+    assert decide(replace(failing, arc_sealers=("Lists.test",)), s) == Verdict(
+        "accept",
+        "authn.arc_trusted",
+        "DMARC fail for remote.test overridden: ARC chain sealed by Lists.test passes",
+    )
+    # an untrusted sealer, or no chain, changes nothing
+    assert decide(replace(failing, arc_sealers=("other.test",)), s).action == "reject"
+    assert decide(failing, s).action == "reject"

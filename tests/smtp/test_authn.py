@@ -378,3 +378,38 @@ def test_rate_limits_per_user_and_recipients(tmp_path: Path) -> None:
     codes = s.codes(b"MAIL FROM:<alice@example.test>\r\n" + rcpts)
     # the per-IP limit is for sessions without AUTH; the user's counts
     assert codes == ["250 2.1.0", "250 2.1.5", "250 2.1.5", "250 2.1.5", "450 4.7.1"]
+
+
+def test_list_mail_with_trusted_arc_chain_is_accepted(tmp_path: Path) -> None:
+    """A list (example.test's own sealer here) rewrote the Subject, breaking
+    good.test's DKIM signature, and sealed what it saw: DMARC fails, the
+    trusted chain overrides it."""
+    from gateway.authn.arc import ARCResult, seal
+
+    s = session(tmp_path, '[authn]\narc_trusted = ["example.test"]\n', client_ip="192.0.2.77")
+    original = message("news@good.test")
+    signed = dkim.sign(original, "good.test", "sel", PEM, clock=s.clock) + original
+    # the list checks what it received, changes it, then seals what it sends
+    results = "lists.example.test; dkim=pass header.d=good.test; dmarc=pass"
+    changed = signed.replace(b"Subject: hi", b"Subject: [list] hi")
+    arc_set = seal(
+        changed,
+        domain="example.test",
+        selector="arc",
+        key=parse_private_key(OURS_PEM),
+        authserv_id="lists.example.test",
+        results=results,
+        chain=ARCResult("none"),
+        clock=s.clock,
+    )
+    forwarded = arc_set + changed
+    assert s.codes(transaction("list@lists.test", ["alice@example.test"], forwarded))[-1] == (
+        "250 2.0.0"
+    )
+    envelope, content, _ = s.bus.submitted[0]
+    assert envelope.junk is None
+    assert b"arc=pass header.oldest-pass=1" in content  # in our Authentication-Results
+    event = s.bus.events[0][1][0]
+    assert event["rule"] == "authn.arc_trusted", event
+    assert event["dkim"].startswith("fail") and event["dmarc"].startswith("fail")
+    assert event["arc"].startswith("pass header.oldest-pass=1")
