@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Final
 
 FIELD_NAME = "Authentication-Results"
 MAX_WIDTH = 78  # RFC 5322 2.1.1 "SHOULD" line length
@@ -237,9 +238,18 @@ def _header_fields(message: bytes) -> tuple[list[bytes], int]:
     return fields, offset
 
 
+# Fields only this gateway may write: a message arriving with them has them
+# removed (the Junk verdict header of gateway.bus.local).
+OWN_FIELDS: Final = ("X-Mailgateway-Junk",)
+_OWN_NAME = re.compile(
+    rb"(?:" + b"|".join(re.escape(n.encode()) for n in OWN_FIELDS) + rb")[ \t]*:", re.IGNORECASE
+)
+
+
 def remove_forged(message: bytes, authserv_id: str) -> bytes:
     """``message`` without the Authentication-Results fields that carry
-    ``authserv_id`` (compared without regard to case, RFC 8601 5 and 2.5).
+    ``authserv_id`` (compared without regard to case, RFC 8601 5 and 2.5),
+    nor any of :data:`OWN_FIELDS`.
 
     Everything else, other Authentication-Results fields included, is kept
     byte for byte; a message without such a field is returned unchanged.
@@ -248,6 +258,8 @@ def remove_forged(message: bytes, authserv_id: str) -> bytes:
     fields, end = _header_fields(message)
     kept: list[bytes] = []
     for field in fields:
+        if _OWN_NAME.match(field):
+            continue
         match = _AR_NAME.match(field)
         if match is not None:
             value = field[match.end() :].decode("utf-8", "surrogateescape")

@@ -441,3 +441,14 @@ def test_a_bare_cr_ends_a_line_too() -> None:
     assert remove_forged(message, OURS) == b"X-A: 1\rSubject: s\r\n\r\nb"
     message = b"Subject: s\r\r\nAuthentication-Results: mx.example.net; none\r\n"
     assert remove_forged(message, OURS) is message  # "\r" then "\r\n": an empty line
+
+
+def test_remove_forged_drops_our_own_fields() -> None:
+    message = (
+        b"X-Mailgateway-Junk: not really\r\n"
+        b"x-mailgateway-junk:\r\n  folded\r\n"
+        b"Subject: hi\r\n\r\nX-Mailgateway-Junk: in the body stays\r\n"
+    )
+    assert remove_forged(message, "mx.example.test") == (
+        b"Subject: hi\r\n\r\nX-Mailgateway-Junk: in the body stays\r\n"
+    )
