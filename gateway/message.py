@@ -101,6 +101,20 @@ def is_binary(data: bytes) -> bool:
     return b"\x00" in data or any(len(line) > MAX_LINE for line in data.split(b"\r\n"))
 
 
+def body_type(content: bytes) -> str:
+    """The SMTP ``BODY=`` that ``content`` needs: ``7BIT``, ``8BITMIME``
+    (RFC 6152) or ``BINARYMIME`` (RFC 3030: a NUL or an over-long line)."""
+    if is_binary(content):
+        return "BINARYMIME"
+    return "7BIT" if content.isascii() else "8BITMIME"
+
+
+def needs_smtputf8(content: bytes, addresses_utf8: bool) -> bool:
+    """RFC 6531: an address with non-ASCII characters, or a header section
+    with UTF-8 in it (RFC 6532 3), needs SMTPUTF8."""
+    return addresses_utf8 or not header_block(content).isascii()
+
+
 def unique_boundary(base: str, bodies: bytes) -> str:
     """*base*, or *base* ``_1``, ``_2``...: the first whose delimiter does
     not occur in *bodies* (RFC 2046 5.1.1)."""

@@ -30,6 +30,7 @@ from typing import IO, TYPE_CHECKING
 
 from gateway.bus.maildrop import write_drop
 from gateway.envelope import Address, AddressError, Envelope, Origin, Recipient
+from gateway.message import body_type, needs_smtputf8
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -287,8 +288,10 @@ def sendmail(argv: Sequence[str], stdin: IO[bytes], stderr: IO[str], settings: S
         sender,
         tuple(Recipient(a) for a in recipients),
         Origin(protocol="sendmail", authenticated_as=login),
-        body="8BITMIME" if any(b >= 0x80 for b in content) else "7BIT",  # RFC 6152
-        smtputf8=any(a.utf8 for a in recipients) or bool(sender and sender.utf8),
+        body=body_type(content),
+        smtputf8=needs_smtputf8(
+            content, any(a.utf8 for a in recipients) or bool(sender and sender.utf8)
+        ),
     )
     try:
         write_drop(settings.maildrop_dir, envelope, content)

@@ -91,7 +91,7 @@ from gateway.bus.agents import DeliveryJob, Outcome, Result, Target, recipient_f
 from gateway.envelope import Address, AddressError, Envelope, Origin, Recipient
 from gateway.fsutil import durable_write, fsync_directory
 from gateway.interfaces import IDeliveryAgent
-from gateway.message import header_block, is_binary
+from gateway.message import body_type, needs_smtputf8
 from gateway.polling import PollingService
 from gateway.x400.mapping import MappingError
 from gateway.x400.model import IPM, IPN, Message, Probe, Report
@@ -250,9 +250,6 @@ def _envelope(
     content: bytes,
 ) -> Envelope:
     rcpts = tuple(Recipient(Address.parse(addr), notify) for addr, notify in recipients)
-    body = "7BIT" if content.isascii() else "8BITMIME"  # RFC 6152
-    if is_binary(content):
-        body = "BINARYMIME"  # RFC 3030
     utf8 = any(r.address.utf8 for r in rcpts) or bool(sender and sender.utf8)
     return Envelope(
         sender,
@@ -260,8 +257,8 @@ def _envelope(
         Origin(ORIGIN_PROTOCOL),
         envid=envid,
         ret=ret,
-        body=body,
-        smtputf8=utf8 or not header_block(content).isascii(),  # RFC 6532 header
+        body=body_type(content),
+        smtputf8=needs_smtputf8(content, utf8),
     )
 
 

@@ -46,6 +46,7 @@ from twisted.python.failure import Failure
 from gateway.config import X400Peer
 from gateway.envelope import Address, AddressError, Envelope, Origin, Recipient
 from gateway.errors import GatewayError
+from gateway.message import body_type, needs_smtputf8
 from gateway.x400.context import Gateway
 from gateway.x400.mapping import MappingError
 from gateway.x400.model import IPM, IPN, Message, Probe, Report
@@ -76,13 +77,16 @@ class Submission:
     kind: str = "message"  # "message", "ipn", "report"
 
     def envelope(self, origin: Origin) -> Envelope:
+        utf8 = any(r.address.utf8 for r in self.recipients)
+        utf8 = utf8 or bool(self.sender and self.sender.utf8)
         return Envelope(
             self.sender,
             self.recipients,
             origin,
             envid=self.envid,
             ret=self.ret,
-            body="7BIT" if self.content.isascii() else "8BITMIME",
+            body=body_type(self.content),
+            smtputf8=needs_smtputf8(self.content, utf8),
         )
 
 
