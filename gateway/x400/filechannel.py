@@ -87,7 +87,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from gateway.bus.agents import DeliveryJob, Outcome, Result, Target, recipient_for
+from gateway.bus.agents import DeliveryJob, Outcome, Result
 from gateway.envelope import Address, AddressError, Envelope, Origin, Recipient
 from gateway.fsutil import durable_write, fsync_directory
 from gateway.interfaces import IDeliveryAgent
@@ -98,13 +98,13 @@ from gateway.x400.model import IPM, IPN, Message, Probe, Report
 from gateway.x400.msgid import format_mts_id
 from gateway.x400.notifications import ipn_to_internet
 from gateway.x400.orname import ORAddressError
-from gateway.x400.p1codec import APDUError, decode_apdu, encode_apdu
-from gateway.x400.p22codec import ContentError, decode_content, encode_content
-from gateway.x400.reports import dsn_to_reports, report_to_dsn
+from gateway.x400.outbound import Outgoing, outgoing
+from gateway.x400.p1codec import APDUError, decode_apdu
+from gateway.x400.p22codec import ContentError, decode_content
+from gateway.x400.reports import report_to_dsn
 from gateway.x400.translate import (
     PARSE_POLICY,
     TranslationError,
-    internet_to_message,
     ipm_to_mime,
     message_to_internet,
 )
@@ -529,16 +529,6 @@ class FileChannelPoller(PollingService):
 # --- the outbound agent -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Written:
-    """One APDU file to write for some targets, or why they failed."""
-
-    targets: tuple[Target, ...]
-    kind: Literal["message", "report"]
-    apdu: bytes | None = None
-    error: Outcome | None = None
-
-
 @implementer(IDeliveryAgent)
 class FileChannelAgent:
     """Writes messages for X.400 as MTS-APDU files into ``directory``.
@@ -581,12 +571,11 @@ class FileChannelAgent:
         """:meth:`deliver`, synchronously: one outcome per target, in order."""
         gw = self.gw_factory()
         outcomes: dict[int, Outcome] = {}
-        for item in self._translate(job, gw):
+        for item in outgoing(job, list(job.targets), gw, peer_1984=self.peer_1984):
             if item.error is not None:
                 for t in item.targets:
-                    outcomes[t.index] = _outcome_for(t, item.error)
+                    outcomes[t.index] = Outcome.from_error(t, item.error)
                 continue
-            assert item.apdu is not None
             try:
                 path = self._write(job.qid, item)
             except OSError as e:
@@ -601,55 +590,7 @@ class FileChannelAgent:
                 )
         return [outcomes[t.index] for t in job.targets]
 
-    def _translate(self, job: DeliveryJob, gw: Gateway) -> list[_Written]:
-        items: list[_Written] = []
-        as_message: list[Target] = []
-        if job.envelope.sender is None:  # a DSN? RFC 2156 5.1.8
-            for target in job.targets:
-                item, again = self._report_for(job, target, gw)
-                if item is not None:
-                    items.append(item)
-                if again:
-                    as_message.append(target)
-        else:
-            as_message = list(job.targets)
-        if as_message:
-            items.append(self._message_for(job, tuple(as_message), gw))
-        return items
-
-    def _report_for(
-        self, job: DeliveryJob, target: Target, gw: Gateway
-    ) -> tuple[_Written | None, bool]:
-        """The report for ``target`` (or None), and whether the DSN must
-        also go to it as a message."""
-        try:
-            report, rest = dsn_to_reports(job.content, str(target.address), gw)
-            if report is None:
-                return None, True
-            return _Written((target,), "report", apdu=encode_apdu(report)), rest is not None
-        except ValueError as e:
-            return _Written((target,), "report", error=_error_outcome(target, e)), False
-
-    def _message_for(self, job: DeliveryJob, targets: tuple[Target, ...], gw: Gateway) -> _Written:
-        recipients = [recipient_for(job.envelope, t) for t in targets]
-        sender = job.envelope.sender
-        try:
-            envelope, ipm = internet_to_message(
-                job.content,
-                "" if sender is None else str(sender),
-                [str(t.address) for t in targets],
-                gw,
-                notify=[r.notify for r in recipients],
-                envid=job.envelope.envid,
-                ret=job.envelope.ret,
-                peer_1984=self.peer_1984,
-            )
-            apdu = encode_apdu(Message(envelope, encode_content(ipm)))
-        except (TranslationError, ValueError) as e:
-            return _Written(targets, "message", error=_error_outcome(targets[0], e))
-        return _Written(targets, "message", apdu=apdu)
-
-    def _write(self, qid: str, item: _Written) -> Path:
+    def _write(self, qid: str, item: Outgoing) -> Path:
         """Write ``item`` as ``<out>/<name>.ber`` (via ``tmp/``) unless that
         file is there already (the same job written before a restart)."""
         assert item.apdu is not None
@@ -671,20 +612,3 @@ class FileChannelAgent:
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
-
-
-def _error_outcome(target: Target, error: Exception) -> Outcome:
-    """A permanent failure for an error translating for ``target``."""
-    if isinstance(error, TranslationError):
-        status, text = error.status, error.message
-    elif isinstance(error, MappingError | ORAddressError | AddressError):
-        status, text = "5.1.3", f"address cannot be mapped to X.400: {error}"
-    else:  # APDUError, an unreadable field
-        status, text = "5.6.5", f"cannot convert for X.400: {error}"
-    code = 451 if status.startswith("4.") else 554
-    result = Result.DEFERRED if code < 500 else Result.FAILED
-    return Outcome(target, result, code, status, _one_line(text))
-
-
-def _outcome_for(target: Target, template: Outcome) -> Outcome:
-    return Outcome(target, template.result, template.code, template.status, template.text)

@@ -36,7 +36,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from email.parser import BytesParser
 from typing import Any
 
 from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults
@@ -44,20 +43,17 @@ from twisted.internet.interfaces import IDelayedCall
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from gateway.bus.agents import DeliveryJob, Outcome, Result, Target, recipient_for
+from gateway.bus.agents import DeliveryJob, Outcome, Result, Target
 from gateway.config import X400Peer
-from gateway.envelope import Recipient
 from gateway.errors import GatewayError
 from gateway.interfaces import IDeliveryAgent
 from gateway.x400.context import Gateway
 from gateway.x400.filechannel import FileChannelAgent
-from gateway.x400.mapping import MappingError
-from gateway.x400.model import Message
-from gateway.x400.orname import ORAddressError
+from gateway.x400.outbound import Outgoing, outgoing
 from gateway.x400.p1.protocol import P1ClientProtocol, open_association
 from gateway.x400.p1.routing import PeerRoutes
 
-__all__ = ["AssociationPool", "Opener", "X400Agent", "apdus_for"]
+__all__ = ["AssociationPool", "Opener", "X400Agent"]
 
 log = Logger()
 
@@ -65,69 +61,6 @@ log = Logger()
 Opener = Callable[[Any, X400Peer, str, int, dict[str, int]], "Deferred[P1ClientProtocol]"]
 
 NO_PEER = GatewayError(550, "5.4.4", "Unable to route: no X.400 peer serves this address")
-
-
-def _status_code(status: str) -> int:
-    if status.startswith("4"):
-        return 451
-    return 554 if status in ("5.4.6", "5.3.4") or status.startswith("5.6") else 550
-
-
-def _is_dsn(content: bytes) -> bool:
-    """multipart/report; report-type=delivery-status (RFC 3464 2)."""
-    head = BytesParser().parsebytes(content, headersonly=True)
-    return (
-        head.get_content_type() == "multipart/report"
-        and str(head.get_param("report-type", "")).lower() == "delivery-status"
-    )
-
-
-def apdus_for(job: DeliveryJob, peer: X400Peer, targets: list[Target], gw: Gateway) -> list[bytes]:
-    """The MTS-APDUs that carry ``job`` to ``peer`` for ``targets`` (module
-    docstring).  Raises :class:`GatewayError` (permanent) when it cannot be
-    translated."""
-    from gateway.x400.p1codec import encode_apdu
-    from gateway.x400.p22codec import encode_content
-    from gateway.x400.reports import dsn_to_reports
-    from gateway.x400.translate import TranslationError, internet_to_message
-
-    env = job.envelope
-    mail_from = "" if env.sender is None else str(env.sender)
-
-    def message(content: bytes, rcpts: list[Recipient]) -> bytes:
-        envelope, ipm = internet_to_message(
-            content,
-            mail_from,
-            [str(r.address) for r in rcpts],
-            gw,
-            notify=[r.notify for r in rcpts],
-            envid=env.envid,
-            ret=env.ret,
-            peer_1984=peer.content_1984,
-        )
-        return encode_apdu(Message(envelope, encode_content(ipm)))
-
-    recipients = [recipient_for(job.envelope, t) for t in targets]
-    try:
-        if env.sender is None and _is_dsn(job.content):  # RFC 2156 5.1.8
-            apdus: list[bytes] = []
-            plain: list[Recipient] = []
-            for rcpt in recipients:
-                report, rest = dsn_to_reports(job.content, str(rcpt.address), gw)
-                if report is not None:
-                    apdus.append(encode_apdu(report))
-                if rest is not None:
-                    plain.append(rcpt)
-            if plain:
-                apdus.append(message(job.content, plain))
-            return apdus
-        return [message(job.content, recipients)]
-    except TranslationError as e:
-        raise GatewayError(_status_code(e.status), e.status, e.message) from None
-    except (MappingError, ORAddressError) as e:
-        raise GatewayError(550, "5.1.3", f"address does not map to X.400: {e}") from None
-    except (ValueError, UnicodeError) as e:  # APDUError, ContentError: cannot be written
-        raise GatewayError(554, "5.6.0", f"cannot encode the message for X.400: {e}") from None
 
 
 class AssociationPool:
@@ -237,28 +170,44 @@ class X400Agent:
     async def _transfer_all(
         self, job: DeliveryJob, peer: X400Peer, targets: list[Target]
     ) -> list[Outcome]:
-        try:
-            apdus = apdus_for(job, peer, targets, self._gateway())
-            for apdu in apdus:
-                if len(apdu) > self.max_apdu:
-                    raise GatewayError(
-                        552,
-                        "5.3.4",
-                        f"{len(apdu)} octets as X.400 exceed x400.max_apdu ({self.max_apdu})",
-                    )
-        except GatewayError as e:
-            log.info(
-                "{qid}: not for X.400 peer {peer}: {why}", qid=job.qid, peer=peer.name, why=str(e)
-            )
-            return [Outcome.from_error(t, e) for t in targets]
-        try:
-            for apdu in apdus:
-                await self._send(peer, apdu)
-        except GatewayError as e:
-            return [Outcome.from_error(t, e) for t in targets]
+        """Each APDU in turn (gateway.x400.outbound); its targets get its
+        outcome, so a report that cannot be converted or transferred does
+        not hold back the rest."""
+        gw = self._gateway()
+        outcomes: dict[int, Outcome] = {}
         detail = f"{peer.mta_name} ({peer.host}:{peer.port})"
         text = f"transferred to X.400 MTA {peer.mta_name}"
-        return [Outcome(t, Result.RELAYED, 250, "2.0.0", text, detail) for t in targets]
+        for item in outgoing(job, targets, gw, peer_1984=peer.content_1984):
+            error = item.error or self._too_big(item)
+            if error is not None:
+                log.info(
+                    "{qid}: not for X.400 peer {peer}: {why}",
+                    qid=job.qid,
+                    peer=peer.name,
+                    why=str(error),
+                )
+            else:
+                assert item.apdu is not None
+                try:
+                    await self._send(peer, item.apdu)
+                except GatewayError as e:
+                    error = e
+            for t in item.targets:
+                outcomes[t.index] = (
+                    Outcome.from_error(t, error)
+                    if error is not None
+                    else Outcome(t, Result.RELAYED, 250, "2.0.0", text, detail)
+                )
+        return [outcomes[t.index] for t in targets]
+
+    def _too_big(self, item: Outgoing) -> GatewayError | None:
+        if item.apdu is not None and len(item.apdu) > self.max_apdu:
+            return GatewayError(
+                552,
+                "5.3.4",
+                f"{len(item.apdu)} octets as X.400 exceed x400.max_apdu ({self.max_apdu})",
+            )
+        return None
 
     async def _send(self, peer: X400Peer, apdu: bytes) -> None:
         protocol = self.pool.take(peer)

@@ -12,7 +12,8 @@ from gateway.bus.agents import Outcome, Result
 from gateway.config import X400Peer
 from gateway.envelope import Address
 from gateway.interfaces import IDeliveryAgent
-from gateway.x400.p1.channel import X400Agent, apdus_for
+from gateway.x400.outbound import outgoing
+from gateway.x400.p1.channel import X400Agent
 from gateway.x400.p1.inbound import InboundTransfers
 from gateway.x400.p1.routing import PeerRoutes
 from tests.x400.p1.support import GW_A, GW_B, RCPT_B, FakeBus, job, listen, peer_at, reactor
@@ -160,10 +161,10 @@ def test_dsn_for_an_x400_originator_becomes_a_report() -> None:
         b"Final-Recipient: rfc822; bob@example.test\r\n"
         b"Action: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n"
     )
-    peer = peer_at(1)
-    [apdu] = apdus_for(
-        job(originator, content=dsn, sender=None), peer, list(job(originator).targets), GW_A
+    [item] = outgoing(
+        job(originator, content=dsn, sender=None), list(job(originator).targets), GW_A
     )
-    report = decode_apdu(apdu)
+    assert item.kind == "report" and item.error is None and item.apdu is not None
+    report = decode_apdu(item.apdu)
     assert isinstance(report, Report)
     assert [r.outcome.reason for r in report.recipients] == [1]  # type: ignore[union-attr]
