@@ -76,7 +76,7 @@ import errno
 import hashlib
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -88,26 +88,14 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from gateway.bus.agents import DeliveryJob, Outcome, Result
-from gateway.envelope import Address, AddressError, Envelope, Origin, Recipient
+from gateway.envelope import Envelope, Origin
 from gateway.fsutil import durable_write, fsync_directory
 from gateway.interfaces import IDeliveryAgent
-from gateway.message import body_type, needs_smtputf8
 from gateway.polling import PollingService
-from gateway.x400.mapping import MappingError
-from gateway.x400.model import IPM, IPN, Message, Probe, Report
+from gateway.x400.model import Probe, Report
 from gateway.x400.msgid import format_mts_id
-from gateway.x400.notifications import ipn_to_internet
-from gateway.x400.orname import ORAddressError
 from gateway.x400.outbound import Outgoing, outgoing
 from gateway.x400.p1codec import APDUError, decode_apdu
-from gateway.x400.p22codec import ContentError, decode_content
-from gateway.x400.reports import report_to_dsn
-from gateway.x400.translate import (
-    PARSE_POLICY,
-    TranslationError,
-    ipm_to_mime,
-    message_to_internet,
-)
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorThreads, IReactorTime
@@ -169,97 +157,42 @@ def file_qid(data: bytes) -> str:
 
 
 def ingest(data: bytes, gw: Gateway, limits: Mapping[str, int] | None = None) -> Ingested:
-    """Translate one inbound MTS-APDU for the bus.
-
-    A message with interpersonal content becomes the Internet message of
-    :func:`gateway.x400.translate.message_to_internet` (RFC 2156 4.6.2,
-    5.3), an IPN the MDN of :func:`gateway.x400.notifications.ipn_to_internet`
-    (5.3.5), a report the DSN of :func:`gateway.x400.reports.report_to_dsn`
-    (5.3.8) addressed to the report destination.  ``limits`` are the BER
-    limits (``max_depth``, ``max_length``, ``max_total``).  Raises
-    :class:`IngestError` saying what was wrong; nothing else for any input.
+    """Translate one inbound MTS-APDU for the bus, as P1 does
+    (:func:`gateway.x400.p1.inbound.to_internet`): a message with
+    interpersonal content becomes an Internet message (RFC 2156 4.6.2, 5.3),
+    an IPN an MDN (5.3.5), a report a DSN (5.3.8) addressed to the report
+    destination.  ``limits`` are the BER limits (``max_depth``,
+    ``max_length``, ``max_total``).  Raises :class:`IngestError` saying what
+    was wrong (a probe: :data:`PROBES_REFUSED`); nothing else for any input.
     """
+    from gateway.x400.p1.inbound import to_internet
+    from gateway.x400.p1.protocol import TransferRefused
+
     ber = dict(limits or {})
     try:
         apdu = decode_apdu(data, **ber)
     except APDUError as exc:
         raise IngestError(str(exc)) from None
+    if isinstance(apdu, Probe):
+        raise IngestError(PROBES_REFUSED)
     try:
-        if isinstance(apdu, Probe):
-            raise IngestError(PROBES_REFUSED)
-        if isinstance(apdu, Report):
-            return _report(apdu, data, gw, ber)
-        return _message(apdu, data, gw, ber)
-    except TranslationError as exc:
-        raise IngestError(f"translation failed: {exc.status} {exc.message}") from None
-    except IngestError:
-        raise
-    except (MappingError, ORAddressError, AddressError, UnicodeError) as exc:
-        raise IngestError(f"address cannot be mapped: {_one_line(str(exc))}") from None
-    except ValueError as exc:  # an unreadable field deeper down
-        raise IngestError(f"cannot translate: {_one_line(str(exc))}") from None
-
-
-def _report(report: Report, data: bytes, gw: Gateway, limits: dict[str, int]) -> Ingested:
-    returned = None
-    if report.returned_content is not None:
-        with contextlib.suppress(ContentError):
-            content = decode_content(report.returned_content, **limits)
-            if isinstance(content, IPM):
-                returned = ipm_to_mime(content, gw).as_bytes(policy=PARSE_POLICY)
-    dsn = report_to_dsn(report, gw, returned=returned)  # RFC 2156 5.3.8
-    envelope = _envelope(None, [(r, dsn.notify) for r in dsn.rcpt_to], None, None, dsn.content)
-    return Ingested(
-        "report", envelope, dsn.content, file_qid(data), format_mts_id(report.identifier)
+        submission = to_internet(apdu, gw, ber)
+    except TransferRefused as exc:
+        raise IngestError(_one_line(exc.reason)) from None
+    assert submission is not None  # only a probe gives None
+    if isinstance(apdu, Report):
+        identifier = format_mts_id(apdu.identifier)
+    else:
+        identifier = format_mts_id(apdu.envelope.identifier)
+    kind: Literal["message", "report", "notification"] = (
+        "notification"
+        if submission.kind == "ipn"
+        else "report"
+        if submission.kind == "report"
+        else "message"
     )
-
-
-def _message(msg: Message, data: bytes, gw: Gateway, limits: dict[str, int]) -> Ingested:
-    ident = format_mts_id(msg.envelope.identifier)
-    content_type = msg.envelope.content_type
-    if content_type not in _INTERPERSONAL:
-        raise IngestError(f"content type {content_type} is not interpersonal mail (2 or 22)")
-    try:
-        content = decode_content(msg.content, **limits)
-    except ContentError as exc:
-        raise IngestError(f"P22 content: {_one_line(str(exc))}") from None
-    if isinstance(content, IPN):  # RFC 2156 5.3.5, MAIL FROM:<> (RFC 8098 3)
-        rcpts = [gw.to_rfc822(r.name) for r in msg.envelope.recipients if r.responsibility]
-        if not rcpts:
-            raise IngestError("no recipient the gateway is responsible for")
-        mdn = ipn_to_internet(content, gw, to=rcpts[0])
-        envelope = _envelope(None, [(r, frozenset()) for r in rcpts], None, None, mdn)
-        return Ingested("notification", envelope, mdn, file_qid(data), ident)
-    internet = message_to_internet(msg, content, gw)  # RFC 2156 4.6.2, 5.3
-    sender = Address.parse(internet.mail_from) if internet.mail_from else None
-    envelope = _envelope(
-        sender,
-        list(zip(internet.rcpt_to, internet.notify, strict=True)),
-        internet.envid,
-        internet.ret,
-        internet.content,
-    )
-    return Ingested("message", envelope, internet.content, file_qid(data), ident)
-
-
-def _envelope(
-    sender: Address | None,
-    recipients: Sequence[tuple[str, frozenset[str] | None]],
-    envid: str | None,
-    ret: str | None,
-    content: bytes,
-) -> Envelope:
-    rcpts = tuple(Recipient(Address.parse(addr), notify) for addr, notify in recipients)
-    utf8 = any(r.address.utf8 for r in rcpts) or bool(sender and sender.utf8)
-    return Envelope(
-        sender,
-        rcpts,
-        Origin(ORIGIN_PROTOCOL),
-        envid=envid,
-        ret=ret,
-        body=body_type(content),
-        smtputf8=needs_smtputf8(content, utf8),
-    )
+    envelope = submission.envelope(Origin(ORIGIN_PROTOCOL))
+    return Ingested(kind, envelope, submission.content, file_qid(data), identifier)
 
 
 def _one_line(text: str) -> str:

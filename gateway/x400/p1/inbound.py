@@ -160,6 +160,8 @@ def to_internet(
         raise TransferRefused(f"{_code(e.status)} {e.status} {e.message}") from None
     except (MappingError, ORAddressError, UnicodeError) as e:
         raise TransferRefused(f"550 5.1.3 address does not map: {e}") from None
+    except ValueError as e:  # an unreadable field deeper down
+        raise TransferRefused(f"554 5.6.0 cannot translate: {e}") from None
 
 
 def non_delivery(message: Message, reason: str, gw: Gateway) -> Submission:
