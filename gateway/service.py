@@ -32,7 +32,7 @@ from gateway.bus.spool import Spool, SpoolLocked
 from gateway.config import KNOWN_LISTENERS, Settings
 from gateway.control import ControlFactory
 from gateway.dsn.reporter import make_reporter
-from gateway.envelope import Address
+from gateway.envelope import Address, AddressError
 from gateway.errors import GatewayError
 from gateway.interfaces import IDeliveryAgent
 from gateway.limits import AuthThrottle, ConnectionLimiter
@@ -237,7 +237,10 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     if any(kind in settings.listeners for kind in ("imap", "imaps")):
         factories.update(_imap_factories(settings, root, reactor))
     if x400 is not None and "x400" in settings.listeners:
-        factories["x400"] = x400.listener(root.bus)
+        full = partial(_mailbox_full, root.quota, settings.mail_dir)
+        factories["x400"] = x400.listener(
+            root.bus, partial(_probe_judge, root.router, full), settings.limits.max_message_size
+        )
     for name, description in settings.listeners.items():
         endpoint = endpoints.serverFromString(reactor, description)
         ListenerService(name, KNOWN_LISTENERS[name], endpoint, factories[name]).setServiceParent(
@@ -311,6 +314,23 @@ def _signer(settings: Settings) -> Signer | None:
     from gateway.authn.signer import Signer
 
     return Signer.from_settings(settings.dkim) if settings.dkim.keys else None
+
+
+def _probe_judge(
+    router: Router, full: Callable[[Address], GatewayError | None], address: str
+) -> tuple[str, str] | None:
+    """Whether a message for ``address`` would be taken, for an X.400 probe
+    (RFC 2156 5.3.9): as an SMTP RCPT from a trusted peer is judged."""
+    from gateway.smtp.policy import Client, check_recipient
+
+    try:
+        rcpt = Address.parse(address)
+    except AddressError as e:
+        return ("5.1.3", f"not a usable address: {e}")
+    refusal = check_recipient(router, rcpt, Client(None, trusted=True), full)
+    if refusal is None:
+        return None
+    return (refusal.status or "5.0.0", " ".join(refusal.lines))
 
 
 def _mailbox_full(quota: QuotaChecker, mail_dir: Path, mailbox: Address) -> GatewayError | None:
@@ -432,7 +452,9 @@ class _X400Parts:
                 self.routes, reactor, max_apdu=x.max_apdu, ber_limits=self.limits
             )
 
-    def listener(self, bus: MessageBus) -> IProtocolFactory:
+    def listener(
+        self, bus: MessageBus, judge: Callable[[str], tuple[str, str] | None], max_size: int
+    ) -> IProtocolFactory:
         from gateway.config import parse_selector
         from gateway.x400.p1.inbound import InboundTransfers
         from gateway.x400.p1.protocol import ListenerConfig, P1ServerFactory
@@ -448,7 +470,9 @@ class _X400Parts:
             idle_timeout=x.idle_timeout,
             ber_limits=self.limits,
         )
-        handler = InboundTransfers(bus, self.gateway, self.reactor, self.limits)
+        handler = InboundTransfers(
+            bus, self.gateway, self.reactor, self.limits, judge=judge, max_size=max_size
+        )
         return P1ServerFactory(config, handler, self.reactor)
 
     def file_pollers(self, bus: MessageBus) -> list[Service]:

@@ -387,3 +387,62 @@ def test_ping_the_peer(pair: tuple[X400Daemon, X400Daemon]) -> None:
     assert re.fullmatch(r"bound as mta\.a\.test to mta\.b\.test \(\d+\.\d ms\)", lines[1])
     assert re.fullmatch(r"released \(\d+\.\d ms\)", lines[2])
     b.wait_for(lambda: "x400: association from mta.a.test" in b.log(), what="B's log")
+
+
+# --------------------------------------------------------------------------
+# Probes (RFC 2156 5.3.9): B services a probe from A with a report
+
+
+PROBE_SCRIPT = """
+import sys
+from datetime import UTC, datetime
+from twisted.internet import defer, task
+from gateway.config import load
+from gateway.x400.context import Gateway
+from gateway.x400.model import Probe
+from gateway.x400.p1codec import encode_apdu
+from gateway.x400.p1.protocol import open_association
+from gateway.x400.translate import internet_to_message
+
+settings = load(sys.argv[1])
+gw = Gateway.from_settings(settings, datetime.now(UTC))
+content = (
+    b"From: alice@a.test\\r\\nTo: bob@b.test, nobody@b.test\\r\\nSubject: probe\\r\\n"
+    b"Message-ID: <probe1@a.test>\\r\\n\\r\\nx\\r\\n"
+)
+envelope, _ipm = internet_to_message(content, "alice@a.test", ["bob@b.test", "nobody@b.test"], gw)
+probe = encode_apdu(Probe(envelope, len(content)))
+
+async def main(reactor):
+    peer = settings.x400.peers["b"]
+    association = await open_association(reactor, peer, gw.mta_name, 1 << 20, {})
+    await association.transfer(probe)
+    await association.release()
+
+task.react(lambda reactor: defer.ensureDeferred(main(reactor)))
+"""
+
+
+def test_probe_is_answered_with_a_report(pair: tuple[X400Daemon, X400Daemon]) -> None:
+    """A probe from A's MTA (sent here as A would) for bob (known at B) and
+    nobody (unknown): B answers with one report, over P1 back to A, which
+    gives alice a DSN: bob delivered, nobody failed; nothing is delivered."""
+    import subprocess
+    import sys
+
+    a, b = pair
+    subprocess.run([sys.executable, "-c", PROBE_SCRIPT, str(a.config)], check=True, timeout=60)
+    a.wait_for(lambda: reports(a, ALICE), what="the probe report at alice")
+    (report,) = reports(a, ALICE)
+    groups = {g["original-recipient"]: g for g in dsn_groups(report)}
+    bob, nobody = groups[f"rfc822;{BOB}"], groups["rfc822;nobody@b.test"]
+    assert (bob["action"], bob["status"]) == ("delivered", "2.0.0")
+    assert (nobody["action"], nobody["status"]) == ("failed", "5.1.1")
+    assert bob["x400-supplementary-info"].startswith(
+        '"probe serviced by the MIXER gateway mta.b.test"'
+    )
+    assert nobody["x400-supplementary-info"].startswith(
+        '"probe serviced by the MIXER gateway mta.b.test: 5.1.1'
+    )
+    assert stored(b, BOB) == []  # a probe delivers nothing
+    b.wait_for(lambda: queue_empty(b), what="B's queue to empty")

@@ -33,7 +33,7 @@ by nothing (not implemented: the delivery report answering a probe).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -49,7 +49,17 @@ from gateway.errors import GatewayError
 from gateway.message import body_type, needs_smtputf8
 from gateway.x400.context import Gateway
 from gateway.x400.mapping import MappingError
-from gateway.x400.model import IPM, IPN, Message, Probe, Report
+from gateway.x400.model import (
+    IPM,
+    IPN,
+    Delivered,
+    Message,
+    MessageEnvelope,
+    NonDelivered,
+    Probe,
+    Report,
+    TransferRecipient,
+)
 from gateway.x400.orname import ORAddressError
 from gateway.x400.p1.protocol import TransferRefused
 
@@ -168,52 +178,119 @@ def non_delivery(message: Message, reason: str, gw: Gateway) -> Submission:
     """The non-delivery report on ``message`` for every recipient the
     gateway took responsibility for, as the DSN (to the originator) the bus
     queues; ``reason`` is the refusal ("550 5.1.3 why")."""
+    env = message.envelope
+    _, status, text = [*reason.split(" ", 2), "", ""][:3]
+    outcome = _non_delivered(status, f"{status} {text}")
+    returned = message.content if "content-return-request" in env.indicators else None
+    return _report(
+        env,
+        [(r, *outcome) for r in env.recipients if r.responsibility],
+        gw,
+        b"non-delivery\x00",
+        returned,
+        "non-delivery report",
+    )
+
+
+#: Tells whether the gateway would take a message for an RFC 822 address:
+#: None if so, else the refusal's RFC 3463 status and text.
+Judge = Callable[[str], "tuple[str, str] | None"]
+
+
+def probe_report(probe: Probe, gw: Gateway, judge: Judge, max_size: int | None) -> Submission:
+    """The report that services ``probe`` (RFC 2156 5.3.9, X.411 12.2.1.2):
+    per recipient the gateway is responsible for, a delivery report when it
+    would take a message with the probe's values (the address maps and
+    ``judge`` accepts it, the content length fits ``max_size``), else a
+    non-delivery report with the reason; SupplementaryInformation says the
+    gateway serviced the probe. Queued as the DSN to the originator, like
+    :func:`non_delivery`, and converted back to an X.400 report on the way
+    out (5.1.8)."""
+    from gateway.x400.timefmt import format_x400_time
+
+    env = probe.envelope
+    serviced = f"probe serviced by the MIXER gateway {gw.mta_name}"
+    outcomes: list[tuple[TransferRecipient, Delivered | NonDelivered, str]] = []
+    for r in env.recipients:
+        if not r.responsibility:
+            continue
+        refusal: tuple[str, str] | None
+        if max_size is not None and (probe.content_length or 0) > max_size:
+            refusal = ("5.3.4", f"content of {probe.content_length} octets exceeds {max_size}")
+        else:
+            try:
+                refusal = judge(gw.to_rfc822(r.name))
+            except (MappingError, ORAddressError, UnicodeError) as e:
+                refusal = ("5.1.3", f"address does not map: {e}")
+        if refusal is None:
+            outcomes.append((r, Delivered(format_x400_time(gw.now)), serviced))
+        else:
+            outcomes.append((r, *_non_delivered(*refusal, serviced=serviced)))
+    return _report(env, outcomes, gw, b"probe\x00", None, "probe report")
+
+
+def _non_delivered(
+    status: str, text: str, *, serviced: str | None = None
+) -> tuple[NonDelivered, str]:
+    """The X.400 reason and diagnostic of ``status`` (RFC 2156 5.1.8.4) and
+    the SupplementaryInformation saying why (PrintableString, at most
+    ub-supplementary-info-length 256)."""
     from gateway.x400 import codes
-    from gateway.x400.model import NonDelivered, ReportedRecipient, TraceElement
-    from gateway.x400.msgid import generated_mts_id
     from gateway.x400.orname import PS_CHARS
+
+    code, diagnostic = codes.x400_for(status)
+    words = text if serviced is None else f"{serviced}: {status} {text}"
+    info = "".join(c if c in PS_CHARS else " " for c in words)[:256]
+    return NonDelivered(code, diagnostic), info
+
+
+def _report(
+    env: MessageEnvelope,
+    outcomes: Sequence[tuple[TransferRecipient, Delivered | NonDelivered, str]],
+    gw: Gateway,
+    seed: bytes,
+    returned: bytes | None,
+    kind: str,
+) -> Submission:
+    """The report on ``env`` with ``outcomes`` per recipient (and its
+    SupplementaryInformation), as the DSN to the originator for the bus."""
+    from gateway.x400.model import ReportedRecipient, TraceElement
+    from gateway.x400.msgid import generated_mts_id
     from gateway.x400.reports import report_to_dsn
     from gateway.x400.timefmt import format_x400_time
 
-    _, status, text = [*reason.split(" ", 2), "", ""][:3]
-    code, diagnostic = codes.x400_for(status)
-    # SupplementaryInformation: PrintableString, ub-supplementary-info-length
-    info = "".join(c if c in PS_CHARS else " " for c in f"{status} {text}")[:256]
-    now = format_x400_time(gw.now)
-    env = message.envelope
-    recipients = tuple(
-        ReportedRecipient(
-            actual=r.name,
-            number=r.number,
-            outcome=NonDelivered(code, diagnostic),
-            arrival=now,
-            mta_report=r.mta_report,
-            originator_report=r.originator_report,
-            supplementary_info=info,
-        )
-        for r in env.recipients
-        if r.responsibility
-    )
-    if not recipients:
+    if not outcomes:
         raise TransferRefused("550 5.1.3 no recipient the gateway is responsible for")
+    now = format_x400_time(gw.now)
     report = Report(
-        identifier=generated_mts_id(gw, b"non-delivery\x00" + env.identifier.local.encode()),
+        identifier=generated_mts_id(gw, seed + env.identifier.local.encode()),
         destination=env.originator,
         trace=(TraceElement(gw.global_domain, now),),
         subject=env.identifier,
-        recipients=recipients,
+        recipients=tuple(
+            ReportedRecipient(
+                actual=r.name,
+                number=r.number,
+                outcome=outcome,
+                arrival=now,
+                mta_report=r.mta_report,
+                originator_report=r.originator_report,
+                supplementary_info=info,
+            )
+            for r, outcome, info in outcomes
+        ),
         original_eits=env.original_eits,
         content_type=env.content_type,
         content_identifier=env.content_identifier,
         content_correlator=env.content_correlator,
-        returned_content=(message.content if "content-return-request" in env.indicators else None),
+        returned_content=returned,
     )
     try:
         dsn = report_to_dsn(report, gw)
     except (MappingError, ORAddressError, UnicodeError) as e:
         raise TransferRefused(f"550 5.1.3 originator does not map: {e}") from None
     rcpts = tuple(Recipient(_address(r, "originator"), dsn.notify) for r in dsn.rcpt_to)
-    return Submission(None, rcpts, dsn.content, kind="non-delivery report")
+    return Submission(None, rcpts, dsn.content, kind=kind)
 
 
 def _code(status: str) -> int:
@@ -236,12 +313,20 @@ class InboundTransfers:
         convert: Callable[
             [Message | Report | Probe, Gateway, dict[str, int]], Submission | None
         ] = to_internet,
+        judge: Judge | None = None,
+        max_size: int | None = None,
     ) -> None:
+        """``judge``: whether the gateway would take a message for an
+        address (probes are then answered with a report, RFC 2156 5.3.9;
+        without it they are confirmed and nothing more); ``max_size``: the
+        largest message taken, for a probe's content length."""
         self.bus = bus
         self.gateway = gateway
         self.clock = clock
         self.limits = dict(limits)
         self.convert = convert
+        self.judge = judge
+        self.max_size = max_size
 
     def __call__(self, peer: X400Peer, apdu: bytes, client: str) -> Deferred[None]:
         from gateway.x400.p1codec import decode_apdu
@@ -265,6 +350,11 @@ class InboundTransfers:
                 submission = non_delivery(value, e.reason, gw)
             except TransferRefused as again:  # the originator does not map either
                 return _refuse(f"{e.reason}; no report possible: {again.reason}")
+        if submission is None and isinstance(value, Probe) and self.judge is not None:
+            try:
+                submission = probe_report(value, gw, self.judge, self.max_size)
+            except TransferRefused as e:
+                return _refuse(e.reason)
         if submission is None:
             log.info("x400: probe from {peer} accepted (nothing to deliver)", peer=peer.name)
             return _done()

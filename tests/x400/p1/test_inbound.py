@@ -136,3 +136,58 @@ def test_refusal_reasons_carry_a_reply_code(status: str) -> None:
     from gateway.x400.p1.inbound import _code
 
     assert str(_code(status))[0] == status[0]
+
+
+def test_probe_is_answered_with_a_report_per_recipient() -> None:
+    """RFC 2156 5.3.9: the gateway services the probe; the report (queued as
+    the DSN to the originator, converted back to X.400 on the way out) says
+    per recipient whether a message would be taken, and that the gateway
+    answered."""
+    msg = decode_apdu(sample_apdu())
+    assert isinstance(msg, Message)
+    probe = Probe(msg.envelope, 1234)
+    judged: list[str] = []
+
+    def judge(address: str) -> tuple[str, str] | None:
+        judged.append(address)
+        return None
+
+    bus = FakeBus()
+    done: list[object] = []
+    inbound = InboundTransfers(bus, GW_B, Clock(), LIMITS, judge=judge, max_size=10_000)
+    inbound(PEER_A, encode_apdu(probe), "h:1").addCallback(done.append)
+    assert done == [None]
+    [(envelope, content)] = bus.submitted
+    assert envelope.sender is None
+    assert [str(r.address) for r in envelope.recipients] == ["alice@example.test"]
+    assert judged  # every responsible recipient was asked about
+    report, _ = dsn_to_reports(content, "alice@example.test", GW_B)
+    assert report is not None
+    assert report.subject == msg.envelope.identifier  # the probe's identifier
+    for rcpt in report.recipients:
+        assert type(rcpt.outcome).__name__ == "Delivered"
+        assert rcpt.supplementary_info == "probe serviced by the MIXER gateway " + GW_B.mta_name
+
+
+def test_probe_refusals_become_non_delivery() -> None:
+    msg = decode_apdu(sample_apdu())
+    assert isinstance(msg, Message)
+    bus = FakeBus()
+    inbound = InboundTransfers(
+        bus, GW_B, Clock(), LIMITS, judge=lambda a: ("5.1.1", "no such user"), max_size=100
+    )
+    inbound(PEER_A, encode_apdu(Probe(msg.envelope, 50)), "h:1")
+    inbound(PEER_A, encode_apdu(Probe(msg.envelope, 5000)), "h:1")
+    (_, unknown), (_, too_big) = bus.submitted
+    # content-too-long comes back as 5.2.3 (RFC 2156 5.1.8.4 table)
+    assert b"Status: 5.1.1" in unknown and b"Status: 5.2.3" in too_big
+    report, _ = dsn_to_reports(unknown, "alice@example.test", GW_B)
+    assert report is not None
+    rcpt = report.recipients[0]
+    assert (rcpt.outcome.reason, rcpt.outcome.diagnostic) == (1, 0)  # unrecognised-OR-name
+    assert rcpt.supplementary_info.startswith(
+        f"probe serviced by the MIXER gateway {GW_B.mta_name}: 5.1.1 no such user"
+    )
+    report, _ = dsn_to_reports(too_big, "alice@example.test", GW_B)
+    assert report is not None
+    assert report.recipients[0].outcome.diagnostic == 7  # content-too-long
