@@ -166,8 +166,13 @@ def from_domains(message: bytes) -> list[str]:
     """The domain of every mailbox in every From field of ``message`` (RFC
     7489 6.6.1), lower case, in order; ``""`` for a mailbox without one.
     :func:`evaluate` wants exactly one distinct domain in this list."""
+    return domains_of(from_addresses(message))
+
+
+def domains_of(addresses: Iterable[str]) -> list[str]:
+    """The domain of each address as :func:`from_domains` gives it."""
     out: list[str] = []
-    for address in from_addresses(message):
+    for address in addresses:
         local, at, domain = address.rpartition("@")
         out.append(domain.strip().rstrip(".").lower() if at and local else "")
     return out

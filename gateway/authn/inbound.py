@@ -207,7 +207,7 @@ class InboundChecker:
         )
         if s.dmarc:
             result = await dmarc_check.evaluate(
-                dmarc_check.from_domains(content),
+                dmarc_check.domains_of(addresses),
                 _spf_outcomes(report),
                 [dmarc_check.DKIMOutcome(r.domain or "", r.result) for r in report.dkim],
                 self.lookup,
