@@ -173,6 +173,7 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     ThreadPoolService(pool).setServiceParent(root)
     d = settings.delivery
     root.quota = QuotaChecker(limits_from(users, Quota(d.quota_storage, d.quota_messages)))
+    full = partial(_mailbox_full, root.quota, settings.mail_dir)
     root.store = MailStore(reactor, pool, removed=root.quota.forget, quota=root.quota)
     # Mail that other programs drop into a folder an IMAP session watches
     # (IDLE) is noticed within a second (RFC 2177).
@@ -211,8 +212,9 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     root.signer = _signer(settings)
     sign = None if root.signer is None else partial(root.signer.signed, clock=reactor)
     MaildropPickup(settings.maildrop_dir, root.bus, reactor, sign=sign).setServiceParent(root)
+    judge = partial(_probe_judge, root.router, full)  # X.400 probes
     if x400 is not None:
-        for poller in x400.file_pollers(root.bus):
+        for poller in x400.file_pollers(root.bus, judge, settings.limits.max_message_size):
             poller.setServiceParent(root)
 
     settings.run_dir.mkdir(parents=True, exist_ok=True)
@@ -237,10 +239,7 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     if any(kind in settings.listeners for kind in ("imap", "imaps")):
         factories.update(_imap_factories(settings, root, reactor))
     if x400 is not None and "x400" in settings.listeners:
-        full = partial(_mailbox_full, root.quota, settings.mail_dir)
-        factories["x400"] = x400.listener(
-            root.bus, partial(_probe_judge, root.router, full), settings.limits.max_message_size
-        )
+        factories["x400"] = x400.listener(root.bus, judge, settings.limits.max_message_size)
     for name, description in settings.listeners.items():
         endpoint = endpoints.serverFromString(reactor, description)
         ListenerService(name, KNOWN_LISTENERS[name], endpoint, factories[name]).setServiceParent(
@@ -475,7 +474,9 @@ class _X400Parts:
         )
         return P1ServerFactory(config, handler, self.reactor)
 
-    def file_pollers(self, bus: MessageBus) -> list[Service]:
+    def file_pollers(
+        self, bus: MessageBus, judge: Callable[[str], tuple[str, str] | None], max_size: int
+    ) -> list[Service]:
         """One poller per peer with a ``file_in`` directory (the file channel)."""
         from dataclasses import replace
 
@@ -493,6 +494,8 @@ class _X400Parts:
                 interval=peer.file_interval,
                 max_size=self.settings.x400.max_apdu,
                 limits=self.limits,
+                judge=judge,
+                max_message_size=max_size,
             )
             for peer in self.settings.x400.peers.values()
             if peer.file_in is not None

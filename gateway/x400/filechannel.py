@@ -102,6 +102,7 @@ if TYPE_CHECKING:
     from twisted.python.threadpool import ThreadPool
 
     from gateway.x400.context import Gateway
+    from gateway.x400.p1.inbound import Judge, Submission
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -156,16 +157,25 @@ def file_qid(data: bytes) -> str:
     return "X" + hashlib.sha256(data).hexdigest()[:16].upper()
 
 
-def ingest(data: bytes, gw: Gateway, limits: Mapping[str, int] | None = None) -> Ingested:
+def ingest(
+    data: bytes,
+    gw: Gateway,
+    limits: Mapping[str, int] | None = None,
+    *,
+    judge: Judge | None = None,
+    max_message_size: int | None = None,
+) -> Ingested:
     """Translate one inbound MTS-APDU for the bus, as P1 does
     (:func:`gateway.x400.p1.inbound.to_internet`): a message with
     interpersonal content becomes an Internet message (RFC 2156 4.6.2, 5.3),
     an IPN an MDN (5.3.5), a report a DSN (5.3.8) addressed to the report
     destination.  ``limits`` are the BER limits (``max_depth``,
-    ``max_length``, ``max_total``).  Raises :class:`IngestError` saying what
-    was wrong (a probe: :data:`PROBES_REFUSED`); nothing else for any input.
+    ``max_length``, ``max_total``).  A probe is serviced with a report
+    (RFC 2156 5.3.9, :func:`~gateway.x400.p1.inbound.probe_report`) when
+    ``judge`` is given, else refused (:data:`PROBES_REFUSED`).  Raises
+    :class:`IngestError` saying what was wrong; nothing else for any input.
     """
-    from gateway.x400.p1.inbound import to_internet
+    from gateway.x400.p1.inbound import probe_report, to_internet
     from gateway.x400.p1.protocol import TransferRefused
 
     ber = dict(limits or {})
@@ -173,10 +183,15 @@ def ingest(data: bytes, gw: Gateway, limits: Mapping[str, int] | None = None) ->
         apdu = decode_apdu(data, **ber)
     except APDUError as exc:
         raise IngestError(str(exc)) from None
-    if isinstance(apdu, Probe):
+    if isinstance(apdu, Probe) and judge is None:
         raise IngestError(PROBES_REFUSED)
+    submission: Submission | None
     try:
-        submission = to_internet(apdu, gw, ber)
+        if isinstance(apdu, Probe):
+            assert judge is not None
+            submission = probe_report(apdu, gw, judge, max_message_size)
+        else:
+            submission = to_internet(apdu, gw, ber)
     except TransferRefused as exc:
         raise IngestError(_one_line(exc.reason)) from None
     assert submission is not None  # only a probe gives None
@@ -184,13 +199,11 @@ def ingest(data: bytes, gw: Gateway, limits: Mapping[str, int] | None = None) ->
         identifier = format_mts_id(apdu.identifier)
     else:
         identifier = format_mts_id(apdu.envelope.identifier)
-    kind: Literal["message", "report", "notification"] = (
-        "notification"
-        if submission.kind == "ipn"
-        else "report"
-        if submission.kind == "report"
-        else "message"
-    )
+    kind: Literal["message", "report", "notification"] = "message"
+    if submission.kind == "ipn":
+        kind = "notification"
+    elif submission.kind.endswith("report"):  # a report's DSN, a probe's report
+        kind = "report"
     envelope = submission.envelope(Origin(ORIGIN_PROTOCOL))
     return Ingested(kind, envelope, submission.content, file_qid(data), identifier)
 
@@ -258,8 +271,13 @@ class FileChannelPoller(PollingService):
         max_size: int = DEFAULT_MAX_SIZE,
         limits: Mapping[str, int] | None = None,
         max_in_flight: int = 16,
+        judge: Judge | None = None,
+        max_message_size: int | None = None,
     ) -> None:
+        """``judge`` and ``max_message_size``: see :func:`ingest` (probes)."""
         super().__init__(reactor, interval, max_in_flight)
+        self.judge = judge
+        self.max_message_size = max_message_size
         self.directory = directory
         self.gw_factory = gw_factory
         self.submit = submit
@@ -366,7 +384,13 @@ class FileChannelPoller(PollingService):
             self.log.error("x400 file channel {file}: cannot read: {error}", file=name, error=e)
             return
         try:
-            result = ingest(data, self.gw_factory(), self.limits)
+            result = ingest(
+                data,
+                self.gw_factory(),
+                self.limits,
+                judge=self.judge,
+                max_message_size=self.max_message_size,
+            )
         except IngestError as e:
             self._refuse(name, str(e))
             return

@@ -132,6 +132,21 @@ def test_ingest_refuses_probes() -> None:
         ingest(encode_apdu(Probe(envelope, 100)), GW)
 
 
+def test_ingest_services_probes_when_it_can_judge() -> None:
+    """With the gateway's recipient check, a probe is answered (RFC 2156
+    5.3.9) as over P1: a report, queued as the DSN to the originator."""
+    envelope = cast(Message, decode_apdu(MESSAGE)).envelope
+    result = ingest(encode_apdu(Probe(envelope, 100)), GW, judge=lambda address: None)
+    assert result.kind == "report"
+    assert result.envelope.sender is None
+    assert b"probe serviced by the MIXER gateway" in result.content
+    assert b"Action: delivered" in result.content
+    refused = ingest(
+        encode_apdu(Probe(envelope, 100)), GW, judge=lambda address: None, max_message_size=10
+    )
+    assert b"Action: failed" in refused.content and b"Status: 5.2.3" in refused.content
+
+
 def test_ingest_refuses_other_content_types() -> None:
     msg = cast(Message, decode_apdu(MESSAGE))
     other = dataclasses.replace(msg, envelope=dataclasses.replace(msg.envelope, content_type=35))
