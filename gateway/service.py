@@ -22,6 +22,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.threadpool import ThreadPool
 
 from gateway.auth.realm import build_portal
+from gateway.authn.work import Runner, in_pool
 from gateway.bus.bus import MessageBus
 from gateway.bus.local import LocalDeliveryAgent
 from gateway.bus.maildrop import MaildropPickup
@@ -138,6 +139,7 @@ class Gateway(MultiService):
     auth_throttle: AuthThrottle
     certificate: CertificatePair
     signer: Signer | None  # DKIM signing of our users' mail ([dkim])
+    run: Runner  # where DKIM and ARC hash messages (a thread pool)
 
 
 def build(settings: Settings, reactor: Any = None) -> Gateway:
@@ -171,6 +173,10 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
 
     pool = ThreadPool(minthreads=2, maxthreads=8, name="maildir")
     ThreadPoolService(pool).setServiceParent(root)
+    # DKIM/ARC hashing of whole messages, off the reactor thread
+    authn_pool = ThreadPool(minthreads=1, maxthreads=2, name="authn")
+    ThreadPoolService(authn_pool).setServiceParent(root)
+    root.run = in_pool(reactor, authn_pool)
     d = settings.delivery
     root.quota = QuotaChecker(limits_from(users, Quota(d.quota_storage, d.quota_messages)))
     full = partial(_mailbox_full, root.quota, settings.mail_dir)
@@ -210,7 +216,9 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     )
     BusService(root.bus).setServiceParent(root)
     root.signer = _signer(settings)
-    sign = None if root.signer is None else partial(root.signer.signed, clock=reactor)
+    sign = None
+    if root.signer is not None:
+        sign = partial(root.run, partial(root.signer.signed, clock=reactor))
     MaildropPickup(settings.maildrop_dir, root.bus, reactor, sign=sign).setServiceParent(root)
     judge = partial(_probe_judge, root.router, full)  # X.400 probes
     if x400 is not None:
@@ -256,7 +264,7 @@ def _smtp_factories(
     tls = root.tls
     limiter = ConnectionLimiter(smtp.max_connections, smtp.max_connections_per_ip)
     throttle = root.auth_throttle
-    authn, rates = _sender_checks(settings, reactor)
+    authn, rates = _sender_checks(settings, reactor, root.run)
     factories: dict[str, IProtocolFactory] = {}
     for kind in smtp_server.KINDS:
         factory = smtp_server.SMTPFactory(
@@ -277,6 +285,7 @@ def _smtp_factories(
                 authn=authn,
                 rates=rates,
                 signer=root.signer,
+                run=root.run,
             )
         )
         # submissions: TLS from the first byte (RFC 8314 3.3)
@@ -287,7 +296,7 @@ def _smtp_factories(
 
 
 def _sender_checks(
-    settings: Settings, reactor: Any
+    settings: Settings, reactor: Any, run: Runner
 ) -> tuple[InboundChecker | None, SMTPRates | None]:
     """Sender authentication ([authn], [dnsbl]) and rate limits ([rates])
     for the SMTP listeners."""
@@ -303,6 +312,7 @@ def _sender_checks(
             clock=reactor,
             dnsbl=settings.dnsbl,
             dkim_keys=settings.dkim,
+            run=run,
         )
     rates = SMTPRates(settings.rates, reactor)
     return authn, rates or None

@@ -98,6 +98,7 @@ from gateway.authn.dkim import (
 from gateway.authn.dns import Lookup
 from gateway.authn.keys import Algorithm, PrivateKey
 from gateway.authn.results import Method, authentication_results, parse_authserv_id
+from gateway.authn.work import Runner, inline
 
 __all__ = [
     "AAR",
@@ -262,19 +263,20 @@ def _structure(sets: dict[int, dict[str, list[_Field]]], n: int) -> str | None:
 
 
 def verify_chain(
-    message: bytes, lookup: Lookup, *, clock: IReactorTime | None = None
+    message: bytes, lookup: Lookup, *, clock: IReactorTime | None = None, run: Runner = inline
 ) -> Deferred[ARCResult]:
     """Validate the ARC chain of ``message`` (RFC 8617 5.2).
 
     Key records come from ``lookup``, all queries at once; ``x=`` (if an
     AMS has one) is judged by ``clock`` (default: the reactor). The
+    signature checks go through ``run`` (:mod:`gateway.authn.work`). The
     Deferred never fails for a bad message or chain: that is a result.
     """
     now = _clock(clock).seconds()
-    return Deferred.fromCoroutine(_verify(message, lookup, now))
+    return Deferred.fromCoroutine(_verify(message, lookup, now, run))
 
 
-async def _verify(message: bytes, lookup: Lookup, now: float) -> ARCResult:
+async def _verify(message: bytes, lookup: Lookup, now: float, run: Runner) -> ARCResult:
     try:
         headers, _body = dkim.rfc822_parse(message)
     except dkim.MessageFormatError as e:
@@ -302,7 +304,20 @@ async def _verify(message: bytes, lookup: Lookup, now: float) -> ARCResult:
     names = {k for f in (*ams.values(), *seals.values()) if (k := _key_of(f)) is not None}
     fetching = {name: Deferred.fromCoroutine(_fetch(lookup, name)) for name in names}
     records = {name: await d for name, d in fetching.items()}
+    result: ARCResult = await run(_judge, message, sets, records, now, n, ams, seals)
+    return result
 
+
+def _judge(
+    message: bytes,
+    sets: dict[int, dict[str, list[_Field]]],
+    records: dict[str, bytes | _Verdict],
+    now: float,
+    n: int,
+    ams: dict[int, _Field],
+    seals: dict[int, _Field],
+) -> ARCResult:
+    """Steps 4 to 6 of RFC 8617 5.2, once the keys are known (CPU only)."""
     checker = _Checker(message, sets, records, now)
     # steps 4 and 6: a definite failure wins over a temporary one
     verdicts = [(f"{AMS} i={n}", checker.ams(ams[n]))]

@@ -53,6 +53,7 @@ from twisted.internet.interfaces import IReactorTime
 
 from gateway.authn.dns import DNSError, Lookup
 from gateway.authn.keys import Algorithm, PrivateKey, parse_private_key
+from gateway.authn.work import Runner, inline
 
 __all__ = [
     "MAX_SIGNATURES",
@@ -268,13 +269,15 @@ def verify_all(
     *,
     clock: IReactorTime | None = None,
     max_signatures: int = MAX_SIGNATURES,
+    run: Runner = inline,
 ) -> Deferred[list[DKIMResult]]:
     """Verify every DKIM-Signature field of ``message``, top first; one
     :class:`DKIMResult` each (an empty list: no signature, RFC 8601 "none").
 
     Key records come from ``lookup`` (all queries at once); ``x=`` is judged
-    by ``clock`` (default: the reactor). The Deferred never fails for a bad
-    message or signature: that is a result.
+    by ``clock`` (default: the reactor). dkimpy's canonicalisation and
+    hashing go through ``run`` (:mod:`gateway.authn.work`). The Deferred
+    never fails for a bad message or signature: that is a result.
     """
     now = _clock(clock).seconds()
     try:
@@ -291,7 +294,9 @@ def verify_all(
                 )
             )
         else:
-            work.append(Deferred.fromCoroutine(_verify_one(message, index, value, lookup, now)))
+            work.append(
+                Deferred.fromCoroutine(_verify_one(message, index, value, lookup, now, run))
+            )
     gathered: Deferred[list[DKIMResult]] = defer.gatherResults(work, consumeErrors=True)
     return gathered.addErrback(_first_error)
 
@@ -301,7 +306,7 @@ def _first_error(failure: Any) -> Any:
 
 
 async def _verify_one(
-    message: bytes, index: int, value: bytes, lookup: Lookup, now: float
+    message: bytes, index: int, value: bytes, lookup: Lookup, now: float, run: Runner
 ) -> DKIMResult:
     tags: dict[bytes, bytes] = {}
     try:
@@ -313,7 +318,7 @@ async def _verify_one(
         name = key_name(_text(tags[b"d"]), _text(tags[b"s"]))
         record = await _key_record(lookup, name)
         _check_key(record, tags)
-        if _dkimpy_verify(message, index, name, record):
+        if await run(_dkimpy_verify, message, index, name, record):
             return _result(tags, "pass", "")
         return _result(tags, "fail", "signature mismatch")
     except _Verdict as verdict:

@@ -32,6 +32,7 @@ from gateway.authn.dnsbl import DNSBLChecker, DNSBLResult
 from gateway.authn.keys import PrivateKey, load_private_key
 from gateway.authn.policy import Facts
 from gateway.authn.results import Method, authentication_results, remove_forged
+from gateway.authn.work import Runner, inline
 from gateway.config import AuthnSettings, DKIMSettings, DNSBLSettings
 from gateway.message import fold_header_field
 
@@ -127,13 +128,17 @@ class InboundChecker:
         dnsbl: DNSBLSettings | None = None,
         dkim_keys: DKIMSettings | None = None,
         rand: Callable[[], float] = random.random,
+        run: Runner = inline,
     ) -> None:
+        """``run``: where DKIM and ARC hash the message
+        (:mod:`gateway.authn.work`; the daemon's is a thread pool)."""
         self.settings = settings
         self.lookup = lookup
         self.receiver = receiver
         self.authserv_id = settings.authserv_id or receiver
         self.clock = clock
         self.rand = rand
+        self.run = run
         self.dnsbl: DNSBLChecker | None = None
         if dnsbl is not None and (dnsbl.zones or dnsbl.allow_zones):
             self.dnsbl = DNSBLChecker(
@@ -183,10 +188,12 @@ class InboundChecker:
                 work["spf_helo"] = spf_check.check_helo(client_ip, helo, self.lookup, **kw)
         if s.dkim or s.dmarc:
             checked.append("dkim")
-            work["dkim"] = dkim_check.verify_all(content, self.lookup, clock=self.clock)
+            work["dkim"] = dkim_check.verify_all(
+                content, self.lookup, clock=self.clock, run=self.run
+            )
         if s.arc:
             checked.append("arc")
-            work["arc"] = verify_chain(content, self.lookup, clock=self.clock)
+            work["arc"] = verify_chain(content, self.lookup, clock=self.clock, run=self.run)
         if listed is None:
             listed = self.client(client_ip)
         work["dnsbl"] = listed
@@ -219,7 +226,8 @@ class InboundChecker:
     def headers(self, report: Report, content: bytes) -> bytes:
         """The fields to prepend to ``content``: Received-SPF (RFC 7208 9.1),
         Authentication-Results (RFC 8601), and an ARC set (RFC 8617 4.1)
-        when ``[authn] arc_seal`` names a signing domain."""
+        when ``[authn] arc_seal`` names a signing domain. Sealing hashes the
+        message: call it through :attr:`run`."""
         out = b""
         if report.spf is not None:
             value = spf_check.received_spf_header(report.spf)

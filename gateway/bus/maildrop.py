@@ -146,10 +146,11 @@ class MaildropPickup(PollingService):
         clock: IReactorTime,
         interval: float = 1.0,
         max_in_flight: int = 16,
-        sign: Callable[[bytes], bytes] | None = None,
+        sign: Callable[[bytes], defer.Deferred[bytes]] | None = None,
     ) -> None:
         """``sign``: gives a message back DKIM-signed when its From domain
-        is ours (gateway.authn.signer), as submission does for SMTP."""
+        is ours (gateway.authn.signer), as submission does for SMTP; a
+        Deferred, since hashing a large message belongs in a thread."""
         super().__init__(clock, interval, max_in_flight)
         self.maildrop_dir = maildrop_dir
         self.bus = bus
@@ -194,11 +195,14 @@ class MaildropPickup(PollingService):
         except MaildropError as e:
             self._quarantine(path, str(e))
             return
-        if self.sign is not None:
-            content = self.sign(content)
-        d: defer.Deferred[Any] = defer.maybeDeferred(
-            self.bus.submit, envelope, content, drop_qid(name)
-        )
+        qid = drop_qid(name)
+        d: defer.Deferred[Any]
+        if self.sign is None:
+            d = defer.maybeDeferred(self.bus.submit, envelope, content, qid)
+        else:
+            d = self.sign(content).addCallback(
+                lambda signed: self.bus.submit(envelope, signed, qid)
+            )
         self._in_flight[name] = d  # before callbacks: submit may fire synchronously
         d.addCallbacks(self._submitted, self._failed, callbackArgs=(path,), errbackArgs=(path,))
         d.addBoth(self._settled, name)

@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 
 from gateway.auth.sasl import Challenge, PasswordCredentials, PasswordExchange, UnknownMechanism
 from gateway.authn.policy import Verdict, combine, decide, delivered_as
+from gateway.authn.work import Runner, inline
 from gateway.bus.bus import MessageBus
 from gateway.bus.router import Router
 from gateway.config import Network, SMTPSettings
@@ -99,6 +100,8 @@ class SMTPConfig:
     authn: InboundChecker | None = None
     rates: SMTPRates | None = None  # [rates]
     signer: Signer | None = None  # DKIM signing of submitted mail ([dkim])
+    # Where DKIM signing and ARC sealing hash the message (gateway.authn.work)
+    run: Runner = inline
 
     # -- what ServerSession reads (gateway.session.SessionConfig) --------------
 
@@ -561,12 +564,13 @@ class SMTPServerProtocol(ServerSession[SMTPConfig]):
             return self._verify(transaction, content)
         qid = self.config.bus.allocate_qid()
         data = self._trace(transaction, transaction.recipients, qid) + content
-        signer = self.config.signer
-        if signer is not None and (self.user is not None or self.trusted):
-            # RFC 6376 5: our domains' mail signed once the Received is on
-            data = signer.signed(data, self.config.clock)
         envelope = self._envelope(transaction, tuple(transaction.recipients))
-        return self._submit([(qid, envelope, data, ())])
+        signer = self.config.signer
+        if signer is None or (self.user is None and not self.trusted):
+            return self._submit([(qid, envelope, data, ())])
+        # RFC 6376 5: our domains' mail signed once the Received is on
+        signed: Deferred[bytes] = self.config.run(signer.signed, data, self.config.clock)
+        return signed.addCallback(lambda data: self._submit([(qid, envelope, data, ())]))
 
     def _trace(self, transaction: Transaction, recipients: list[Recipient], qid: str) -> bytes:
         """Our Received field (RFC 5321 4.4)."""
@@ -661,13 +665,24 @@ class SMTPServerProtocol(ServerSession[SMTPConfig]):
             r.address.domain: decide(facts, authn.settings, r.address.domain)
             for r in transaction.recipients
         }
-        checks = report.event()
         refusal = combine(list(verdicts.values()))
-        qid = self.config.bus.allocate_qid()
         if refusal is not None:
-            return self._refuse(qid, transaction, content, refusal, checks)
+            qid = self.config.bus.allocate_qid()
+            return self._refuse(qid, transaction, content, refusal, report.event())
         stripped = authn.strip_forged(content)
-        headers = authn.headers(report, stripped)
+        d: Deferred[bytes] = self.config.run(authn.headers, report, stripped)
+        return d.addCallback(self._queue_verdicts, report, verdicts, transaction, stripped)
+
+    def _queue_verdicts(
+        self,
+        headers: bytes,
+        report: Report,
+        verdicts: dict[str, Verdict],
+        transaction: Transaction,
+        stripped: bytes,
+    ) -> Deferred[Reply]:
+        checks = report.event()
+        qid = self.config.bus.allocate_qid()
         groups: dict[tuple[str, str | None], list[Recipient]] = {}
         chosen: dict[tuple[str, str | None], Verdict] = {}
         for r in transaction.recipients:

@@ -413,3 +413,48 @@ def test_list_mail_with_trusted_arc_chain_is_accepted(tmp_path: Path) -> None:
     assert event["rule"] == "authn.arc_trusted", event
     assert event["dkim"].startswith("fail") and event["dmarc"].startswith("fail")
     assert event["arc"].startswith("pass header.oldest-pass=1")
+
+
+def test_dnsbl_answer_serves_every_message_of_the_session(tmp_path: Path) -> None:
+    """The lookup started at connect is read by each transaction."""
+    s = session(tmp_path, client_ip="192.0.2.66")
+    first = transaction("a@x.test", ["alice@example.test"], message("a@x.test", "m1@x"))
+    second = b"MAIL FROM:<b@x.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n"
+    codes = s.codes(first + second + message("b@x.test", "m2@x") + b".\r\n")
+    assert codes[-1] == "550 5.7.1" and codes.count("550 5.7.1") == 2
+    assert [r[3]["dnsbl"] for r in s.bus.refused] == ["bl.test 127.0.0.2"] * 2
+
+
+def test_hashing_goes_through_the_runner(tmp_path: Path) -> None:
+    """DKIM and ARC hash whole messages: that work goes through the runner
+    (the daemon's runs it in a thread pool), not the reactor thread."""
+    from gateway.authn.work import inline
+
+    ran: list[str] = []
+
+    def run(function: Any, *args: Any) -> Deferred[Any]:
+        ran.append(getattr(function, "__name__", repr(function)))
+        return inline(function, *args)
+
+    s = session(tmp_path, client_ip="192.0.2.10")
+    assert s.config.authn is not None
+    s.config.authn.run = run
+    s.config.run = run
+    body = message("news@good.test")
+    signed = dkim.sign(body, "good.test", "sel", PEM, clock=s.clock)
+    codes = s.codes(transaction("news@good.test", ["alice@example.test"], signed + body))
+    assert codes[-1] == "250 2.0.0"
+    assert sorted(ran) == ["_dkimpy_verify", "headers"]  # no ARC set: nothing to judge
+    # submission: the signature is made through it too
+    ran.clear()
+    (tmp_path / "sub").mkdir()
+    sub = Session(tmp_path / "sub", kind="submission")
+    wall_clock(sub)
+    sub.config.signer = Signer([SigningKey("example.test", "arc", parse_private_key(OURS_PEM))])
+    sub.config.run = run
+    sub.protocol, sub.transport = sub.connect()
+    sub.protocol.tls = True
+    sub.send(b"EHLO c\r\nAUTH PLAIN " + auth_plain("alice@example.test", "wonderland") + b"\r\n")
+    mail = b"MAIL FROM:<alice@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+    assert sub.codes(mail + message("alice@example.test") + b".\r\n")[-1] == "250 2.0.0"
+    assert ran == ["signed"]
