@@ -19,7 +19,7 @@ from twisted.internet import task
 from twisted.names import client
 from twisted.trial import unittest
 
-from gateway.authn import keys
+from gateway.authn import arc, keys
 from gateway.authn.arc import ARCResult, SealError, seal, verify_chain
 from gateway.authn.dns import TwistedLookup
 from gateway.authn.results import authentication_results
@@ -316,6 +316,16 @@ class ARCTestCase(unittest.TestCase):
         self.assertEqual(
             authentication_results(AUTHSERV, [result.method("192.0.2.7")]),
             "mx.example.test;\r\n\tarc=pass header.oldest-pass=2 smtp.remote-ip=192.0.2.7",
+        )
+
+    async def test_oldest_pass_left_unknown_past_the_hashing_budget(self) -> None:
+        """Each older AMS hashes the whole message again: past
+        MAX_OLDEST_PASS_BYTES the (optional) oldest-pass is not computed."""
+        message = await self.chain_of(3)
+        self.patch(arc, "MAX_OLDEST_PASS_BYTES", len(message))  # one more hash only
+        self.assertResult(
+            await self.verify(message),
+            ARCResult("pass", "", 3, oldest_pass=None, sealers=(DOMAIN,) * 3),
         )
 
     async def test_no_arc_sets_is_none(self) -> None:
