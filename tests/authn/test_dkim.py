@@ -25,6 +25,7 @@ from twisted.internet import task
 from twisted.names import client
 from twisted.trial import unittest
 
+from gateway.authn import dkim as dkim_module
 from gateway.authn import keys
 from gateway.authn.dkim import DKIMResult, sign, verify_all
 from gateway.authn.dns import TwistedLookup
@@ -212,6 +213,18 @@ class VerifyTestCase(unittest.TestCase):
         results = await self.verify(message, max_signatures=2)
         self.assertEqual([r.result for r in results], ["pass", "pass", "policy"])
         self.assertEqual(results[2].reason, "not verified: more than 2 signatures")
+
+    async def test_a_large_message_gets_fewer_signatures_verified(self) -> None:
+        """Each signature hashes the whole body: MAX_HASHED_BYTES bounds the
+        work a message can cause (here: room for two hashes)."""
+        message = signed(signed(signed()))
+        self.patch(dkim_module, "MAX_HASHED_BYTES", 2 * len(message) + 1)
+        results = await self.verify(message)
+        self.assertEqual([r.result for r in results], ["pass", "pass", "policy"])
+        self.assertEqual(
+            results[2].reason,
+            f"not verified: more than 2 signatures on a message of {len(message)} octets",
+        )
 
     async def test_no_signature_no_result(self) -> None:
         self.assertEqual(await self.verify(MESSAGE), [])
