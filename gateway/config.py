@@ -300,9 +300,6 @@ class SenderList:
     domains: tuple[str, ...] = ()  # "example.org" (and below) or "@example.org" (exact)
     networks: tuple[Network, ...] = ()
 
-    def __bool__(self) -> bool:
-        return bool(self.addresses or self.domains or self.networks)
-
 
 @dataclass(frozen=True, slots=True)
 class AuthnDomain:
@@ -863,17 +860,7 @@ _FILE_PEER_REQUIRED: Final = ("mta_name",)  # no host: no MTA-bind, no passwords
 
 
 def _peer(name: str, table: object) -> X400Peer:
-    if not isinstance(table, dict):
-        raise _Invalid(f"expected a table, got {_describe(table)}", name)
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        convert = _PEER_SCHEMA.get(key)
-        if convert is None:
-            raise _Invalid(f"unknown key; known keys are: {_known(_PEER_SCHEMA)}", f"{name}.{key}")
-        try:
-            values[key] = convert(value)
-        except _Invalid as e:
-            raise _Invalid(e.problem, f"{name}.{key}") from None
+    values = _table(table, _PEER_SCHEMA, name)
     by_files = bool(values.get("file_in") or values.get("file_out")) and not values.get("host")
     for key in _FILE_PEER_REQUIRED if by_files else _PEER_REQUIRED:
         if key not in values:
@@ -963,20 +950,26 @@ def _endpoint_port(endpoint: object) -> int | None:
 
 
 def _table(
-    value: object, schema: Mapping[str, Callable[[object], Any]], what: str
+    value: object, schema: Mapping[str, Callable[[object], Any]], where: str = "", what: str = ""
 ) -> dict[str, Any]:
-    """A nested table converted key by key; errors name the key below it."""
+    """A nested table converted key by key; errors name the key below
+    ``where`` (the table's own dotted name under the key converted)."""
+
+    def at(key: str) -> str:
+        return f"{where}.{key}" if where else key
+
     if not isinstance(value, dict):
-        raise _Invalid(f"expected a table ({what}), got {_describe(value)}")
+        detail = f" ({what})" if what else ""
+        raise _Invalid(f"expected a table{detail}, got {_describe(value)}", where)
     values: dict[str, Any] = {}
     for key, item in value.items():
         convert = schema.get(key)
         if convert is None:
-            raise _Invalid(f"unknown key; known keys are: {_known(schema)}", key)
+            raise _Invalid(f"unknown key; known keys are: {_known(schema)}", at(key))
         try:
             values[key] = convert(item)
         except _Invalid as e:
-            raise _Invalid(e.problem, f"{key}.{e.key}" if e.key else key) from None
+            raise _Invalid(e.problem, at(f"{key}.{e.key}" if e.key else key)) from None
     return values
 
 
@@ -1031,10 +1024,7 @@ def _authn_domains(value: object) -> Mapping[str, AuthnDomain]:
             domain = _domain(name)
         except _Invalid as e:
             raise _Invalid(e.problem, name) from None
-        try:
-            values = _table(table, schema, "policy keys, allow, block")
-        except _Invalid as e:
-            raise _Invalid(e.problem, f"{name}.{e.key}" if e.key else name) from None
+        values = _table(table, schema, name, "policy keys, allow, block")
         lists = {k: values.pop(k) for k in ("allow", "block") if k in values}
         out[domain] = AuthnDomain(MappingProxyType(values), **lists)
     return MappingProxyType(out)
@@ -1060,10 +1050,7 @@ def _dkim_keys(value: object) -> tuple[DKIMKeySettings, ...]:
     keys: list[DKIMKeySettings] = []
     seen: set[tuple[str, str]] = set()
     for index, table in enumerate(value):
-        try:
-            values = _table(table, schema, "domain, selector, key, sign")
-        except _Invalid as e:
-            raise _Invalid(e.problem, f"{index}.{e.key}" if e.key else str(index)) from None
+        values = _table(table, schema, str(index), "domain, selector, key, sign")
         for required in ("domain", "selector", "key"):
             if required not in values:
                 raise _Invalid(

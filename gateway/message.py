@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+# Says why a message was filed as junk (gateway.bus.local); only this
+# gateway writes it, so it is removed from mail arriving with it.
+JUNK_FIELD = "X-Mailgateway-Junk"
+
 _END_OF_HEADER = re.compile(rb"\r?\n\r?\n")
 _FIELD_NAME = re.compile(rb"[!-9;-~]+")  # RFC 5322 3.6.8 ftext
 

@@ -220,7 +220,7 @@ class InboundChecker:
                 self.lookup,
                 rand=self.rand,
             )
-            report = _with_dmarc(report, result)
+            report = replace(report, dmarc=result, checked=(*report.checked, "dmarc"))
         return report
 
     def headers(self, report: Report, content: bytes) -> bytes:
@@ -264,7 +264,3 @@ def _spf_outcomes(report: Report) -> list[dmarc_check.SPFOutcome]:
         return []
     # RFC 7489 4.1: the MAIL FROM identity, or the HELO one for a null sender
     return [dmarc_check.SPFOutcome(report.spf.domain, report.spf.result, "mfrom")]
-
-
-def _with_dmarc(report: Report, result: dmarc_check.DMARCResult) -> Report:
-    return replace(report, dmarc=result, checked=(*report.checked, "dmarc"))

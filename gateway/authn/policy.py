@@ -182,9 +182,6 @@ def decide(facts: Facts, settings: AuthnSettings, domain: str | None = None) -> 
     return _ACCEPT
 
 
-_SEVERITY: Final[dict[str, int]] = {"accept": 0, "defer": 1, "junk": 2, "reject": 3}
-
-
 def combine(verdicts: Sequence[Verdict]) -> Verdict | None:
     """The single answer at the end of data for recipients of several
     domains: their common verdict when it refuses (reject, defer), else None
@@ -192,7 +189,7 @@ def combine(verdicts: Sequence[Verdict]) -> Verdict | None:
     to Junk, since one reply covers them all)."""
     actions = {v.action for v in verdicts}
     if len(actions) == 1 and actions <= {"reject", "defer"}:
-        return max(verdicts, key=lambda v: _SEVERITY[v.action])
+        return verdicts[0]
     return None
 
 

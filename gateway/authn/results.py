@@ -19,6 +19,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from gateway.message import JUNK_FIELD
+
 FIELD_NAME = "Authentication-Results"
 MAX_WIDTH = 78  # RFC 5322 2.1.1 "SHOULD" line length
 
@@ -240,7 +242,7 @@ def _header_fields(message: bytes) -> tuple[list[bytes], int]:
 
 # Fields only this gateway may write: a message arriving with them has them
 # removed (the Junk verdict header of gateway.bus.local).
-OWN_FIELDS: Final = ("X-Mailgateway-Junk",)
+OWN_FIELDS: Final = (JUNK_FIELD,)
 _OWN_NAME = re.compile(
     rb"(?:" + b"|".join(re.escape(n.encode()) for n in OWN_FIELDS) + rb")[ \t]*:", re.IGNORECASE
 )

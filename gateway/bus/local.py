@@ -26,7 +26,7 @@ from gateway.bus.agents import DeliveryJob, Outcome, Result, Target
 from gateway.envelope import Address
 from gateway.errors import GatewayError
 from gateway.interfaces import IDeliveryAgent, ILocalStore
-from gateway.message import FOLD_WIDTH, fold_header_field, header_block
+from gateway.message import FOLD_WIDTH, JUNK_FIELD, fold_header_field, header_block
 from gateway.store.folders import INBOX
 from gateway.store.maildir import JUNK_FOLDER, unique_name
 from gateway.store.users import DEFAULT_JUNK_MODE, JunkMode
@@ -34,7 +34,7 @@ from gateway.store.users import DEFAULT_JUNK_MODE, JunkMode
 log = Logger()
 
 #: The field naming why a message was filed as junk.
-JUNK_HEADER = "X-Mailgateway-Junk"
+JUNK_HEADER = JUNK_FIELD
 DEFAULT_JUNK_TAG = "[Junk]"
 
 # RFC 5322 3.2.5 unstructured text has no control characters (CR, LF, NUL…).

@@ -22,8 +22,6 @@ from gateway.smtp.codes import Reply, reply
 
 __all__ = ["SMTPRates"]
 
-_WHAT = {"messages": "messages", "recipients": "recipients"}
-
 
 class SMTPRates:
     """The configured limiters, asked at MAIL and RCPT."""
@@ -71,6 +69,6 @@ def _refusal(unit: str, limiter: RateLimiter, wait: float, who: str) -> Reply:
     return reply(
         450,
         "4.7.1",
-        f"Rate limit reached: at most {count} {_WHAT[unit]} per {window} from {who}; "
+        f"Rate limit reached: at most {count} {unit} per {window} from {who}; "
         f"try again in {max(1, math.ceil(wait))} s",
     )
