@@ -403,6 +403,9 @@ class Settings:
     dnsbl: DNSBLSettings = field(default_factory=DNSBLSettings)
     rates: RateSettings = field(default_factory=RateSettings)
     dkim: DKIMSettings = field(default_factory=DKIMSettings)
+    # How long a stop (SIGTERM) waits for running deliveries and the like
+    # before it ends the process anyway; what was accepted stays queued.
+    stop_timeout: float = 30.0
 
     @property
     def queue_dir(self) -> Path:
@@ -1088,6 +1091,7 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "users_file": _path,
         "aliases_file": _path,
         "log_level": _choice(*LOG_LEVELS),
+        "stop_timeout": _duration,
     },
     "listeners": {name: _listener for name in KNOWN_LISTENERS},
     "tls": {
@@ -1294,6 +1298,7 @@ class _Loader:
             users_file=server.get("users_file", data_dir / "users"),
             aliases_file=server.get("aliases_file", data_dir / "aliases"),
             log_level=server.get("log_level", "info"),
+            stop_timeout=server.get("stop_timeout", 30.0),
             listeners=MappingProxyType(dict(values["listeners"])),
             tls=tls,
             queue=queue,

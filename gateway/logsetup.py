@@ -106,6 +106,7 @@ class BufferedTextObserver:
         # :meth:`buffering`) and once stopping (twistd ends by re-raising
         # SIGTERM, so no exit handler runs).
         self.immediate = immediate
+        self._stopping = False
 
     def __call__(self, event: LogEvent) -> None:
         line = self.format(event)
@@ -148,11 +149,15 @@ class BufferedTextObserver:
                 pass  # nowhere left to report it; the next batch tries again
 
     def buffering(self) -> None:
-        """Startup is over: batch lines from now on."""
-        self.immediate = False
+        """Startup is over: batch lines from now on, unless the stop has
+        begun already (a daemon stopped within its first seconds would
+        otherwise batch, and lose, its last lines)."""
+        if not self._stopping:
+            self.immediate = False
 
     def stopping(self) -> None:
         """Write what is pending, and from now on every line at once."""
+        self._stopping = True
         self.immediate = True
         self.flush()
 

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from twisted.application.internet import StreamServerEndpointService, TimerService
 from twisted.application.service import MultiService, Service
 from twisted.cred.portal import Portal
-from twisted.internet import endpoints
-from twisted.internet.interfaces import IListeningPort, IProtocolFactory
+from twisted.internet import defer, endpoints
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IReactorTime
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.threadpool import ThreadPool
@@ -127,7 +128,18 @@ def _where(port: IListeningPort) -> str:
 
 
 class Gateway(MultiService):
-    """The root service; keeps the shared parts later protocols need."""
+    """The root service; keeps the shared parts later protocols need.
+
+    Its children stop one after the other, the last added first, each once
+    the one before has finished: the listeners, then the bus (whose running
+    deliveries still use the thread pools), the pools last. Twisted's
+    MultiService stops them all at once; a pool stopped under a running
+    delivery drops the delivery's next step without a word (a stopped
+    ThreadPool ignores new work), and the bus then waited for it forever.
+    The whole stop is bounded by ``stop_timeout`` seconds: a child still
+    busy then is logged and left, and the rest stop; mail already accepted
+    is in the spool and is delivered after the restart.
+    """
 
     bus: MessageBus
     portal: Portal
@@ -141,13 +153,44 @@ class Gateway(MultiService):
     signer: Signer | None  # DKIM signing of our users' mail ([dkim])
     run: Runner  # where DKIM and ARC hash messages (a thread pool)
 
+    def __init__(self, clock: IReactorTime, stop_timeout: float = 30.0) -> None:
+        super().__init__()
+        self.clock = clock
+        self.stop_timeout = stop_timeout
+
+    def stopService(self) -> Deferred[None]:
+        Service.stopService(self)
+        return defer.ensureDeferred(self._stop_children())
+
+    async def _stop_children(self) -> None:
+        deadline = self.clock.seconds() + self.stop_timeout
+        for child in reversed(list(self)):
+            stopping = defer.maybeDeferred(child.stopService)
+            stopping.addTimeout(max(0.0, deadline - self.clock.seconds()), self.clock)
+            try:
+                await stopping
+            except defer.TimeoutError:
+                log.error(
+                    "stop: {service} still busy after {timeout:g} s (server.stop_timeout); "
+                    "stopping the rest anyway, accepted mail stays queued",
+                    service=_service_name(child),
+                    timeout=self.stop_timeout,
+                )
+            except Exception:
+                log.failure("stop: {service} failed to stop", service=_service_name(child))
+
+
+def _service_name(service: Any) -> str:
+    name = getattr(service, "name", None)
+    return f"{type(service).__name__} {name}" if name else type(service).__name__
+
 
 def build(settings: Settings, reactor: Any = None) -> Gateway:
     if reactor is None:
         from twisted.internet import reactor as default_reactor
 
         reactor = default_reactor
-    root = Gateway()
+    root = Gateway(reactor, settings.stop_timeout)
     root.hostname = settings.hostname
     _prepare_data_dir(settings)
     root.certificate = ensure_certificate(settings.tls, settings.tls_dir, settings.hostname)

@@ -108,6 +108,7 @@ def test_defaults(write: Callable[[str], Path]) -> None:
     assert settings.dns.servers == ()
     assert settings.dns.timeout == 5.0
     assert settings.tls.min_version == "1.2"
+    assert settings.stop_timeout == 30.0
 
 
 def test_values_are_converted(write: Callable[[str], Path]) -> None:
@@ -115,6 +116,7 @@ def test_values_are_converted(write: Callable[[str], Path]) -> None:
         write(
             '[server]\nlocal_domains = ["Example.TEST", "other.test", "example.test"]\n'
             'hostname = "MX.Example.test"\n'
+            'stop_timeout = "2m"\n'
             '[queue]\nretry_first = 60\nretry_max = "2h"\nlifetime = "1w"\n'
             'segment_size = "4K"\n'
             '[dns]\nservers = ["127.0.0.1", "127.0.0.1:5353", "[::1]:53", "::1"]\n'
@@ -123,6 +125,7 @@ def test_values_are_converted(write: Callable[[str], Path]) -> None:
     )
     assert settings.local_domains == ("example.test", "other.test")
     assert settings.hostname == "mx.example.test"
+    assert settings.stop_timeout == 120
     assert settings.queue.retry_first == 60
     assert settings.queue.retry_max == 7200
     assert settings.queue.lifetime == 7 * 86400
@@ -178,6 +181,7 @@ def test_known_listeners_are_accepted(write: Callable[[str], Path]) -> None:
         (MINIMAL + "[queue]\nmax_deliveries = 0\n", "queue.max_deliveries", "at least 1"),
         (MINIMAL + "[delivery]\nmax_alias_depth = 101\n", "delivery.max_alias_depth", "100"),
         (MINIMAL + "log_level = 'loud'\n", "server.log_level", "expected one of"),
+        (MINIMAL + "stop_timeout = 'soon'\n", "server.stop_timeout", "duration"),
         (MINIMAL + "[tls]\nmin_version = '1.1'\n", "tls.min_version", "'1.2', '1.3'"),
         (MINIMAL + "hostname = 'bad_name.test'\n", "server.hostname", "not a valid domain"),
         ("[server]\nlocal_domains = ['-x.test']\n", "server.local_domains", "not a valid"),

@@ -57,6 +57,27 @@ def test_twistds_text_observer_is_replaced_by_the_buffered_one_writing_the_same_
     assert out.getvalue().endswith(" Server Shut Down.\n")
 
 
+def test_a_stop_within_the_startup_grace_keeps_writing_every_line() -> None:
+    """Stopped in its first seconds, with the stop outlasting the grace (a
+    delivery still running): the end of startup must not turn batching back
+    on, or the last lines (twistd ends by re-raising SIGTERM, so no exit
+    handler flushes) are lost."""
+    out = io.StringIO()
+    publisher = LogPublisher()
+    beginner = LogBeginner(publisher, io.StringIO(), sys, warnings)
+    reactor = MemoryReactorClock()
+    apply_log_level("info", beginner, reactor)
+    beginner.beginLoggingTo([textFileLogObserver(out)], redirectStandardIO=False)
+    log = Logger(observer=publisher, namespace="gateway.x")
+    reactor.run()
+    reactor.advance(STARTUP_GRACE / 2)
+    (trigger,) = reactor.triggers["before"]["shutdown"]
+    trigger[0]()  # SIGTERM
+    reactor.advance(STARTUP_GRACE)  # the grace ends while the stop goes on
+    log.info("Main loop terminated.")
+    assert out.getvalue().endswith(" Main loop terminated.\n")
+
+
 def test_buffered_lines_reach_the_file_within_the_interval() -> None:
     out = io.StringIO()
     observer = BufferedTextObserver(out, interval=0.01)

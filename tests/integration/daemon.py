@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,10 @@ class Daemon:
         relay: bool = False,
         local_domains: tuple[str, ...] = ("example.test",),
         authn: bool = False,
+        server_config: str = "",
     ) -> None:
-        """``relay``: keep the outbound relay on (then ``extra_config`` must
+        """``server_config``: more lines for the ``[server]`` table.
+        ``relay``: keep the outbound relay on (then ``extra_config`` must
         point ``[dns] servers`` at a test DNS server: no test may query the
         system resolver); off, remote recipients fail with 5.4.4.
         ``authn``: keep sender authentication of inbound mail on (SPF, DKIM,
@@ -57,6 +60,7 @@ class Daemon:
             'hostname = "mail.example.test"\n'
             f'data_dir = "{self.data_dir}"\n'
             f"local_domains = [{', '.join(repr(d) for d in local_domains)}]\n"
+            + server_config
             + relay_config
             + "[listeners]\n"
             f'http = "tcp:{self.http_port}:interface=127.0.0.1"\n' + extra_config
@@ -78,7 +82,7 @@ class Daemon:
             cwd=self.directory,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
         )
         log.close()
         if wait:
@@ -110,7 +114,20 @@ class Daemon:
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
+        try:
+            status = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            # PYTHONFAULTHANDLER (set at start) makes SIGABRT write every
+            # thread's stack to the log: say where it stuck, not just that it did
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(30)
+            raise AssertionError(
+                f"daemon still running {timeout:g} s after SIGTERM:\n{self.log()[-12000:]}"
+            ) from None
+        busy = [line for line in self.log().splitlines() if "still busy after" in line]
+        if busy:  # the daemon's own stop timeout ended it (server.stop_timeout)
+            warnings.warn("daemon stop timed out: " + "; ".join(busy), stacklevel=2)
+        return status
 
     def kill(self) -> None:
         assert self.process is not None

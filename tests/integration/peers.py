@@ -104,6 +104,7 @@ class SMTPDaemon(Daemon):
         relay: bool = False,
         local_domains: tuple[str, ...] = ("example.test",),
         authn: bool = False,
+        server_config: str = "",
     ) -> None:
         self.smtp_port, self.submission_port, self.submissions_port = free_ports(3)
         listeners = (
@@ -137,6 +138,7 @@ class SMTPDaemon(Daemon):
             relay=relay,
             local_domains=local_domains,
             authn=authn,
+            server_config=server_config,
         )
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 import email
 import email.policy
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -50,12 +51,15 @@ def zone() -> Zone:
     )
 
 
-def start_gateway(directory: Path, dns: tuple[str, int], port: int, extra: str = "") -> SMTPDaemon:
+def start_gateway(
+    directory: Path, dns: tuple[str, int], port: int, extra: str = "", server: str = ""
+) -> SMTPDaemon:
+    """``extra``: more ``[relay]`` lines; ``server``: more ``[server]`` lines."""
     config = (
         f'[dns]\nservers = ["{dns[0]}:{dns[1]}"]\ntimeout = "2s"\n[relay]\nport = {port}\n{extra}'
     )
     directory.mkdir(parents=True, exist_ok=True)
-    gateway = SMTPDaemon(directory, extra_config=config, relay=True)
+    gateway = SMTPDaemon(directory, extra_config=config, relay=True, server_config=server)
     gateway.add_user(ALICE, "pw")
     gateway.start()
     return gateway
@@ -358,6 +362,35 @@ def test_a_silent_server_times_out_and_defers(tmp_path: Path, stack: ExitStack) 
     stack.callback(gateway.stop)
     send(gateway, "hal@remote.test", message=b"Subject: wait\r\n\r\nx\r\n")
     gateway.wait_for(lambda: "deferred to=<hal@remote.test> 4" in gateway.log(), what="timeout")
+
+
+def test_stop_waits_no_longer_than_stop_timeout_for_a_hung_delivery(
+    tmp_path: Path, stack: ExitStack
+) -> None:
+    """A delivery stuck on a next hop that never greets (the greeting
+    timeout is 5 minutes, RFC 5321 4.5.3.2) does not hold SIGTERM up past
+    ``server.stop_timeout``; the message stays queued for the next start."""
+    dns = stack.enter_context(in_subprocess([zone()]))
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    silent.settimeout(60)
+    stack.callback(silent.close)
+    gateway = start_gateway(
+        tmp_path / "gw", dns, silent.getsockname()[1], server='stop_timeout = "2s"\n'
+    )
+    stack.callback(gateway.close)
+    send(gateway, "hal@remote.test", message=b"Message-ID: <hung@x>\r\n\r\nx\r\n")
+    connection, _ = silent.accept()  # the delivery is connected and waits for a greeting
+    stack.callback(connection.close)
+    with pytest.warns(UserWarning, match="BusService still busy after 2 s"):
+        assert gateway.stop() == -signal.SIGTERM
+    log = gateway.log()
+    assert "Traceback" not in log
+    assert log.rstrip().endswith("Server Shut Down.")
+    gateway.start()
+    listing = gateway.cli("queue", "list", check=True).stdout.decode()
+    assert "hal@remote.test" in listing, listing
 
 
 def test_smarthost_with_auth_over_starttls(tmp_path: Path, stack: ExitStack) -> None:
