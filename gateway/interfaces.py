@@ -153,6 +153,10 @@ class IMaildrop(Interface):
     def retrieve(index: int) -> Deferred[bytes]:
         """The message at ``index`` with CRLF line ends, not dot-stuffed."""
 
+    def retrieve_nowait(index: int) -> bytes | None:
+        """As :meth:`retrieve` when that is quick enough for the reactor
+        thread (a small message, one read); None: use :meth:`retrieve`."""
+
     def commit(deleted: frozenset[int], retrieved: frozenset[int]) -> Deferred[None]:
         """RFC 1939 6 UPDATE state: remove ``deleted`` (indexes) atomically,
         mark ``retrieved`` as seen, then release the lock. Fails with

@@ -14,7 +14,7 @@ what to answer through the hooks at the end of :class:`ServerSession`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -248,7 +248,7 @@ class ServerSession(protocol.Protocol, Generic[C]):
         else:
             self.timer = self.config.clock.callLater(timeout, self._timed_out)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes | Sequence[bytes]) -> None:
         """Send ``data`` (:func:`gateway.sendnow.send_now`) unless closing."""
         if self.transport is not None and not self.closing:
             send_now(self.transport, data)

@@ -6,7 +6,7 @@ from twisted.internet import defer, protocol, reactor
 from twisted.internet.interfaces import IListeningPort
 from twisted.trial.unittest import TestCase
 
-from gateway.sendnow import send_now
+from gateway.sendnow import _unsent, send_now
 
 BIG = bytes(range(256)) * 20_000  # 5 MB: more than the socket takes at once
 
@@ -18,6 +18,14 @@ class Sender(protocol.Protocol):
         send_now(self.transport, b"behind-it;")  # the socket has room, but the queue comes first
         send_now(self.transport, BIG)  # partly sent, the rest queued
         send_now(self.transport, b";after-queue")  # queue not empty: must wait its turn
+        self.transport.loseConnection()
+
+
+class PieceSender(protocol.Protocol):
+    def connectionMade(self) -> None:
+        # pieces, gathered by one sendmsg; the kernel takes part of BIG, the rest is queued
+        send_now(self.transport, [b"status;", BIG, b";stuffed;", b"end"])
+        send_now(self.transport, [b";next", b";reply"])  # behind the queued rest
         self.transport.loseConnection()
 
 
@@ -45,6 +53,27 @@ class SendNowTests(TestCase):
         await creator.connectTCP("127.0.0.1", self.port.getHost().port)  # type: ignore[attr-defined]
         data = await done
         assert data == b"first;queued;behind-it;" + BIG + b";after-queue"
+
+    async def test_pieces_arrive_whole_and_in_order(self) -> None:
+        port: IListeningPort = reactor.listenTCP(  # type: ignore[attr-defined]
+            0, protocol.Factory.forProtocol(PieceSender), interface="127.0.0.1"
+        )
+        self.addCleanup(port.stopListening)
+        done: defer.Deferred[bytes] = defer.Deferred()
+        creator = protocol.ClientCreator(reactor, Collector, done)
+        await creator.connectTCP("127.0.0.1", port.getHost().port)  # type: ignore[attr-defined]
+        data = await done
+        assert data == b"status;" + BIG + b";stuffed;end;next;reply"
+
+
+def test_unsent_is_what_follows_the_sent_bytes() -> None:
+    parts = [b"abc", b"", b"defg", b"h"]
+    assert _unsent(parts, 0) == [b"abc", b"", b"defg", b"h"]
+    assert _unsent(parts, 2) == [b"c", b"", b"defg", b"h"]
+    assert _unsent(parts, 3) == [b"defg", b"h"]
+    assert _unsent(parts, 5) == [b"fg", b"h"]
+    assert _unsent(parts, 7) == [b"h"]
+    assert list(_unsent(parts, 8)) == []
 
 
 class Recording:

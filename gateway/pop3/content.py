@@ -1,33 +1,46 @@
 """Message bodies on the POP3 wire: dot-stuffing (RFC 1939 3) and TOP (RFC 1939 7).
 
-Pure and cheap: C-level ``bytes`` operations only, one copy of the message
-per reply. Messages come from the store with CRLF line ends, not stuffed.
+Pure and cheap: C-level ``bytes`` operations only, and no copy of the
+message for a RETR reply. Messages come from the store with CRLF line ends,
+not stuffed.
 """
 
 from __future__ import annotations
 
 from gateway.pop3.replies import CRLF, TERMINATOR
 
-__all__ = ["multiline", "top"]
+__all__ = ["multiline", "multiline_parts", "top"]
 
 _BLANK_LINE = b"\r\n\r\n"
+_DOT_LINE = b"\r\n."
+_STUFFED = b"\r\n.."
 
 
-def multiline(status: bytes, message: bytes) -> bytes:
-    """``status`` then ``message`` dot-stuffed, ended by ``.`` CRLF.
+def multiline_parts(status: bytes, message: bytes) -> list[bytes]:
+    """``status`` then ``message`` dot-stuffed, ended by ``.`` CRLF, as
+    pieces to send one after the other (no copy of the message is made).
 
     RFC 1939 3: every line that starts with "." gets one more, the first
     line included; a message that does not end with CRLF gets one, so that
-    the terminator stands on a line of its own.
+    the terminator stands on a line of its own. The message is cut where a
+    line starts with "." (``split`` is faster than ``replace`` here, and the
+    pieces go to the socket as they are: :func:`gateway.sendnow.send_now`).
     """
-    parts = [status]
-    if message.startswith(b"."):
-        parts.append(b".")
-    parts.append(message.replace(b"\r\n.", b"\r\n.."))
+    pieces = message.split(_DOT_LINE)
+    # the pieces with _STUFFED between them, interleaved by slice assignment
+    stuffed = [_STUFFED] * (2 * len(pieces) - 1)
+    stuffed[::2] = pieces
+    parts = [status, b"."] if message.startswith(b".") else [status]
+    parts += stuffed
     if message and not message.endswith(CRLF):
         parts.append(CRLF)
     parts.append(TERMINATOR)
-    return b"".join(parts)
+    return parts
+
+
+def multiline(status: bytes, message: bytes) -> bytes:
+    """:func:`multiline_parts` as one reply."""
+    return b"".join(multiline_parts(status, message))
 
 
 def top(message: bytes, lines: int) -> bytes:

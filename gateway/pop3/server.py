@@ -37,7 +37,7 @@ from gateway.auth.sasl import (
 )
 from gateway.interfaces import IMaildrop, IMaildropOpener, MaildropInUse
 from gateway.pop3 import replies
-from gateway.pop3.content import multiline, top
+from gateway.pop3.content import multiline, multiline_parts, top
 from gateway.pop3.parser import Command, POP3SyntaxError, parse_command
 from gateway.session import (
     ListenerConfig,
@@ -113,7 +113,9 @@ class Refused(Exception):
         self.reply = reply
 
 
-Answer = bytes | Deferred[bytes] | None
+# A reply is one piece, or several sent one after the other (RETR).
+Reply = bytes | list[bytes]
+Answer = Reply | Deferred[bytes] | Deferred[Reply] | None
 
 
 def _number(arg: bytes, what: str) -> int:
@@ -240,11 +242,11 @@ class POP3ServerProtocol(ServerSession[POP3Config]):
         log.failure("pop3: {ip}: command failed", failure, ip=self.client_ip)
         return replies.INTERNAL_ERROR
 
-    def _answered(self, answer: bytes | None) -> None:
+    def _answered(self, answer: Reply | None) -> None:
         self.busy = False
         if answer is not None:
             self._write(answer)
-            if replies.is_counted_error(answer):
+            if isinstance(answer, bytes) and replies.is_counted_error(answer):
                 self.errors += 1
                 if self.errors >= self.config.max_errors:
                     log.info("pop3: {ip}: too many errors", ip=self.client_ip)
@@ -498,29 +500,33 @@ class POP3ServerProtocol(ServerSession[POP3Config]):
         lines = [f"{i + 1} {value(i)}" for i in indexes]
         return replies.listing(replies.ok(f"{len(indexes)} messages"), lines)
 
-    def pop3_RETR(self, command: Command) -> Deferred[bytes]:
+    def pop3_RETR(self, command: Command) -> Answer:
         index = self._one_message(command, "RETR msg")
         status = b"+OK %d octets\r\n" % self.messages[index].size
 
-        def render(content: bytes) -> bytes:
+        def render(content: bytes) -> list[bytes]:
             self.retrieved.add(index)
-            return multiline(status, content)
+            return multiline_parts(status, content)
 
         return self._read(index, render)
 
-    def pop3_TOP(self, command: Command) -> Deferred[bytes]:
+    def pop3_TOP(self, command: Command) -> Answer:
         if len(command.args) != 2:
             raise Refused(replies.err("Usage: TOP msg lines"))
         index = self._index(command.args[0])
         lines = _number(command.args[1], "number of lines")
         return self._read(index, lambda content: multiline(replies.OK, top(content, lines)))
 
-    def _read(self, index: int, render: Callable[[bytes], bytes]) -> Deferred[bytes]:
-        """Fetch a message from the store and render the reply from it."""
+    def _read(self, index: int, render: Callable[[bytes], Reply]) -> Answer:
+        """Fetch a message from the store and render the reply from it: at
+        once when the store can read it in this thread, else when it has."""
         assert self.maildrop is not None
+        content = self.maildrop.retrieve_nowait(index)
+        if content is not None:
+            return render(content)
         d: Deferred[bytes] = maybeDeferred(self.maildrop.retrieve, index)
 
-        def failed(failure: Failure) -> bytes:
+        def failed(failure: Failure) -> Reply:
             log.failure(
                 "pop3: {ip}: cannot read message {n} of {user}",
                 failure,
@@ -530,7 +536,8 @@ class POP3ServerProtocol(ServerSession[POP3Config]):
             )
             return replies.RETRIEVE_FAILED
 
-        return d.addCallbacks(render, failed)
+        rendered: Deferred[Reply] = d.addCallbacks(render, failed)
+        return rendered
 
     def pop3_DELE(self, command: Command) -> bytes:
         index = self._one_message(command, "DELE msg")

@@ -203,12 +203,17 @@ class Maildrop:
         self.messages = messages
         self._released = False
 
+    def retrieve_nowait(self, index: int) -> bytes | None:
+        if self.messages[index].size > INLINE_READ:
+            return None
+        data = self._folder.read_nowait(self._uids[index])
+        return None if data is None else to_crlf(data)
+
     def retrieve(self, index: int) -> Deferred[bytes]:
+        data = self.retrieve_nowait(index)
+        if data is not None:
+            return succeed(data)
         uid = self._uids[index]
-        if self.messages[index].size <= INLINE_READ:
-            data = self._folder.read_nowait(uid)
-            if data is not None:
-                return succeed(to_crlf(data))
         return self._store.run(lambda: to_crlf(self._folder.read(uid)))
 
     def commit(self, deleted: frozenset[int], retrieved: frozenset[int]) -> Deferred[None]:

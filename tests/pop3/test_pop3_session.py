@@ -189,9 +189,10 @@ def test_pipelined_login_and_commands_in_one_packet(tmp_path: Path) -> None:
 def test_each_reply_is_one_write(tmp_path: Path) -> None:
     s = Session(tmp_path)
     s.login()
-    writes: list[bytes] = []
+    writes: list[bytes] = []  # one call per reply: write, or writeSequence for RETR's pieces
     original = s.transport.write
     s.transport.write = lambda data: (writes.append(data), original(data))[1]  # type: ignore[method-assign]
+    s.transport.writeSequence = lambda seq: s.transport.write(b"".join(seq))  # type: ignore[method-assign]
     s.send(b"LIST\r\nRETR 1\r\nTOP 3 1\r\nUIDL\r\nCAPA\r\n")
     assert len(writes) == 5
     assert all(w.endswith(b".\r\n") for w in writes)
