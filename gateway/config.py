@@ -144,6 +144,9 @@ class POP3Settings:
     auth_failures_before_delay: int = 3  # per client IP, shared with SMTP AUTH
     auth_failure_delay: float = 5.0
     max_auth_failures: int = 10
+    # Worker processes serving POP3 beside the main process (0: the main
+    # process alone); they share its listening sockets (gateway.workers).
+    workers: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -1146,6 +1149,7 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "auth_failures_before_delay": _integer(1),
         "auth_failure_delay": _duration,
         "max_auth_failures": _integer(1),
+        "workers": _integer(0, 64),
     },
     "relay": {
         "enabled": _boolean,

@@ -7,6 +7,7 @@ last down, so that every listener and ingress stops before the spool closes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -46,9 +47,11 @@ from gateway.store.aliases import AliasFile
 from gateway.store.maildir import MaildirStore, maildir_path
 from gateway.store.mailstore import MailStore
 from gateway.store.quota import Quota, QuotaChecker, limits_from
+from gateway.store.remote import MaildropServerFactory
 from gateway.store.users import UserFile
 from gateway.tls import CertificatePair, ensure_certificate, server_tls_factory
 from gateway.web import admin_site
+from gateway.workers import WorkerPool
 
 if TYPE_CHECKING:
     from gateway.authn.inbound import InboundChecker
@@ -103,13 +106,24 @@ class ListenerService(StreamServerEndpointService):
         self.name = name
         self.description = description
         self._raiseSynchronously = True
+        self.port: IListeningPort | None = None  # once open
 
     def privilegedStartService(self) -> None:
         super().privilegedStartService()
         if self._waitingForPort is not None:
             self._waitingForPort.addCallback(self._opened)
 
+    def pause(self) -> None:
+        """Leave new connections to the other processes on this socket."""
+        if self.port is not None:
+            self.port.stopReading()  # type: ignore[attr-defined]
+
+    def resume(self) -> None:
+        if self.port is not None and self.running:
+            self.port.startReading()  # type: ignore[attr-defined]
+
     def _opened(self, port: IListeningPort) -> IListeningPort:
+        self.port = port
         log.info(
             "listener {name} ({what}) open on {address}",
             name=self.name,
@@ -286,17 +300,57 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     if any(kind in settings.listeners for kind in smtp_server.KINDS):
         factories.update(_smtp_factories(settings, root, reactor))
     if any(kind in settings.listeners for kind in ("pop3", "pop3s")):
-        factories.update(_pop3_factories(settings, root, reactor))
+        factories.update(pop3_factories(settings, ReaderParts.of(root), reactor))
     if any(kind in settings.listeners for kind in ("imap", "imaps")):
         factories.update(_imap_factories(settings, root, reactor))
     if x400 is not None and "x400" in settings.listeners:
         factories["x400"] = x400.listener(root.bus, judge, settings.limits.max_message_size)
+    listeners: dict[str, ListenerService] = {}
     for name, description in settings.listeners.items():
         endpoint = endpoints.serverFromString(reactor, description)
-        ListenerService(name, KNOWN_LISTENERS[name], endpoint, factories[name]).setServiceParent(
-            root
-        )
+        listeners[name] = ListenerService(name, KNOWN_LISTENERS[name], endpoint, factories[name])
+        listeners[name].setServiceParent(root)
+    pop3_listeners = {n: s for n, s in listeners.items() if n in ("pop3", "pop3s")}
+    if settings.pop3.workers and pop3_listeners:
+        _pop3_workers(settings, root, reactor, pop3_listeners)
     return root
+
+
+def _pop3_workers(
+    settings: Settings, root: Gateway, reactor: Any, listeners: dict[str, ListenerService]
+) -> None:
+    """``[pop3] workers`` processes on the POP3 listeners, with the socket
+    through which they open maildrops (added after the listeners: started
+    after them, stopped before them). The main process stops accepting POP3
+    connections while a worker runs, and takes them again when none does."""
+    socket = settings.run_dir / "maildrop.sock"
+    ListenerService(
+        "maildrop",
+        "maildrops for the POP3 workers",
+        endpoints.UNIXServerEndpoint(reactor, str(socket), mode=0o600, wantPID=True),
+        MaildropServerFactory(root.store, settings.mail_dir),
+    ).setServiceParent(root)
+
+    def ports() -> dict[str, IListeningPort]:
+        return {n: s.port for n, s in listeners.items() if s.port is not None}
+
+    def alive(workers: int) -> None:
+        # the main process serves POP3 only while no worker runs
+        for listener in listeners.values():
+            if workers:
+                listener.pause()
+            else:
+                listener.resume()
+
+    WorkerPool(
+        "pop3-worker",
+        settings.pop3.workers,
+        "gateway.pop3.worker",
+        ["--config", str(settings.source), "--store", str(socket)],
+        ports,
+        reactor,
+        alive=alive,
+    ).setServiceParent(root)
 
 
 def _smtp_factories(
@@ -390,8 +444,24 @@ def _mailbox_full(quota: QuotaChecker, mail_dir: Path, mailbox: Address) -> Gate
     return quota.refusal(str(mailbox), maildir_path(mail_dir, mailbox))
 
 
+@dataclass(frozen=True, slots=True)
+class ReaderParts:
+    """What the POP3 and IMAP listeners of one process share: the main
+    process's, or a POP3 worker's (:mod:`gateway.pop3.worker`)."""
+
+    hostname: str
+    portal: Portal
+    opener: Any  # the store: IMaildropOpener (POP3), IMailAccountOpener (IMAP)
+    auth_throttle: AuthThrottle
+    tls: Any  # the reloading server TLS context factory
+
+    @classmethod
+    def of(cls, root: Gateway) -> ReaderParts:
+        return cls(root.hostname, root.portal, root.store, root.auth_throttle, root.tls)
+
+
 def _reader_factories(
-    root: Gateway,
+    parts: ReaderParts,
     names: tuple[str, str],
     limiter: ConnectionLimiter,
     reactor: Any,
@@ -404,24 +474,25 @@ def _reader_factories(
     for name, implicit in zip(names, (False, True), strict=True):
         factory = build(
             {
-                "hostname": root.hostname,
-                "portal": root.portal,
-                "opener": root.store,
+                "hostname": parts.hostname,
+                "portal": parts.portal,
+                "opener": parts.opener,
                 "clock": reactor,
                 "connections": limiter,
-                "auth_throttle": root.auth_throttle,
-                "tls": root.tls,
+                "auth_throttle": parts.auth_throttle,
+                "tls": parts.tls,
                 "implicit_tls": implicit,
             }
         )
-        factories[name] = TLSMemoryBIOFactory(root.tls, False, factory) if implicit else factory
+        factories[name] = TLSMemoryBIOFactory(parts.tls, False, factory) if implicit else factory
     return factories
 
 
-def _pop3_factories(
-    settings: Settings, root: Gateway, reactor: Any
+def pop3_factories(
+    settings: Settings, parts: ReaderParts, reactor: Any
 ) -> dict[str, IProtocolFactory]:
-    """``pop3`` (STLS offered) and ``pop3s`` (implicit TLS); limits shared."""
+    """``pop3`` (STLS offered) and ``pop3s`` (implicit TLS); limits shared
+    (within the process: each POP3 worker counts its own connections)."""
     pop3 = settings.pop3
 
     def build(common: dict[str, Any]) -> IProtocolFactory:
@@ -440,7 +511,7 @@ def _pop3_factories(
         )
 
     limiter = ConnectionLimiter(pop3.max_connections, pop3.max_connections_per_ip)
-    return _reader_factories(root, ("pop3", "pop3s"), limiter, reactor, build)
+    return _reader_factories(parts, ("pop3", "pop3s"), limiter, reactor, build)
 
 
 def _imap_factories(
@@ -472,7 +543,7 @@ def _imap_factories(
         )
 
     limiter = ConnectionLimiter(imap.max_connections, imap.max_connections_per_ip)
-    return _reader_factories(root, ("imap", "imaps"), limiter, reactor, build)
+    return _reader_factories(ReaderParts.of(root), ("imap", "imaps"), limiter, reactor, build)
 
 
 class _X400Parts:

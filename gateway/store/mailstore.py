@@ -171,7 +171,8 @@ class MailStore:
             listing = tuple(
                 MaildropMessage(pop3_uidl(r.uid, uidvalidity), r.vsize) for r in records
             )
-            return Maildrop(self, maildir, folder, [r.uid for r in records], listing)
+            files = tuple(f"{r.subdir}/{r.name}" for r in records)
+            return Maildrop(self, maildir, folder, [r.uid for r in records], listing, files)
 
         def failed(failure: Any) -> Any:
             self._unlock(maildir)
@@ -195,12 +196,16 @@ class Maildrop:
         folder: Folder,
         uids: list[int],
         messages: tuple[MaildropMessage, ...],
+        files: tuple[str, ...] = (),
     ) -> None:
         self._store = store
         self._maildir = maildir
         self._folder = folder
         self._uids = uids
         self.messages = messages
+        # where each message's file was at the snapshot ("cur/<name>"),
+        # for a worker process reading it (gateway.store.remote)
+        self.files = files
         self._released = False
 
     def retrieve_nowait(self, index: int) -> bytes | None:

@@ -31,17 +31,31 @@ MESSAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SMTPDaemon]:
-    gateway = SMTPDaemon(tmp_path_factory.mktemp("pop3"), pop3=True)
+@pytest.fixture(scope="module", params=[0, 1], ids=["in-process", "worker"])
+def daemon(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[SMTPDaemon]:
+    """Every scenario twice: POP3 served by the main process, and by a
+    worker process (``[pop3] workers = 1``: the main process then leaves
+    POP3 connections to it, and the worker opens maildrops through it)."""
+    workers = request.param
+    gateway = SMTPDaemon(
+        tmp_path_factory.mktemp("pop3"), pop3=True, extra_config=f"[pop3]\nworkers = {workers}\n"
+    )
     gateway.add_user(USER, PASSWORD)
     gateway.add_user("bob@example.test", PASSWORD)
     gateway.start()
+    if workers:
+        gateway.wait_for(lambda: "pop3-worker-1 " in gateway.log(), what="the POP3 worker")
     try:
         yield gateway
     finally:
         gateway.stop()
         gateway.close()
+        if workers:  # the sessions of this module were the worker's, not the main process's
+            log = gateway.log()
+            assert "[pop3-worker-1 gateway.pop3.server#info] pop3: 127.0.0.1:" in log
+            assert "[gateway.pop3.server#info] pop3: 127.0.0.1:" not in log
 
 
 def context() -> ssl.SSLContext:
