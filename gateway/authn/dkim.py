@@ -154,15 +154,6 @@ class DKIMResult:
         :func:`gateway.authn.results.authentication_results`."""
         return ("dkim", self.result, self.properties(), self.reason or None)
 
-    def fragment(self) -> str:
-        """``dkim=<result> [reason="..."] header.d=... header.s=... header.b=...``,
-        one resinfo of an Authentication-Results field (RFC 8601 2.2)."""
-        words = [f"dkim={self.result}"]
-        if self.reason:
-            words.append(f"reason={_quoted(self.reason)}")
-        words += [f"{k}={_pvalue(v)}" for k, v in self.properties().items()]
-        return " ".join(words)
-
 
 def key_name(domain: str, selector: str) -> str:
     """Where the key of ``s=selector; d=domain`` is published (RFC 6376 3.6.2.1)."""
@@ -478,20 +469,3 @@ def _tag_list_error(error: Exception) -> str:
 
 def _colon_list(value: bytes) -> list[bytes]:
     return [v.strip().lower() for v in value.split(b":")]
-
-
-# RFC 2045 5.1 token characters; other values are quoted (RFC 8601 2.2).
-_TOKEN: Final = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+")
-
-
-def _quoted(text: str) -> str:
-    text = re.sub(r"[\x00-\x1f\x7f]", " ", text)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _pvalue(text: str) -> str:
-    return (
-        text
-        if _TOKEN.fullmatch(text) or re.fullmatch(r"[^\s\"\\;()]*@[\w.-]+", text)
-        else (_quoted(text))
-    )

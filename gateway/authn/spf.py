@@ -7,8 +7,8 @@ derive its arguments from the SMTP session for the two identities RFC 7208
 2.3 and 2.4 check. The result is data (:class:`SPFResult`): the result name,
 the mechanism that matched, the explanation of a ``fail`` and the problem of
 a ``permerror``/``temperror``; :func:`received_spf_header` and
-:func:`auth_results_fragment` format it for the Received-SPF (RFC 7208 9.1)
-and Authentication-Results (RFC 8601 2.7.2) header fields.
+:func:`method` format it for the Received-SPF (RFC 7208 9.1) and
+Authentication-Results (RFC 8601 2.7.2) header fields.
 
 Implemented (section numbers of RFC 7208):
 
@@ -896,20 +896,6 @@ def method(result: SPFResult) -> Method:
     return ("spf", result.result, {"smtp.mailfrom": result.sender}, reason)
 
 
-def auth_results_fragment(result: SPFResult) -> str:
-    """The ``spf`` method of an Authentication-Results field (RFC 8601
-    2.7.2): ``spf=pass smtp.mailfrom=user@example.com`` (or ``smtp.helo=``
-    for the HELO identity), with the problem as a comment for the errors."""
-    method = f"spf={result.result}"
-    if result.problem is not None and result.result in ("permerror", "temperror"):
-        method += f" ({_comment_text(result.problem)})"
-    if result.identity == "helo":
-        return f"{method} smtp.helo={_value(result.helo)}"
-    local, _, domain = result.sender.rpartition("@")
-    value = f"{local}@{domain}" if _DOT_ATOM.fullmatch(local) else f"{_value(local)}@{domain}"
-    return f"{method} smtp.mailfrom={value}"
-
-
 __all__ = [
     "MAX_DNS_TERMS",
     "MAX_MX_NAMES",
@@ -923,7 +909,6 @@ __all__ = [
     "Result",
     "SPFResult",
     "SPFSyntaxError",
-    "auth_results_fragment",
     "check_helo",
     "check_host",
     "check_mailfrom",

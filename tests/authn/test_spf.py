@@ -12,15 +12,16 @@ from twisted.names import client
 from twisted.trial import unittest
 
 from gateway.authn.dns import TwistedLookup
+from gateway.authn.results import authentication_results
 from gateway.authn.spf import (
     MacroContext,
     SPFResult,
     SPFSyntaxError,
-    auth_results_fragment,
     check_helo,
     check_host,
     check_mailfrom,
     expand,
+    method,
     parse_domain_spec,
     parse_macro_string,
     parse_record,
@@ -466,18 +467,23 @@ class HeaderTests(unittest.SynchronousTestCase):
         self.assertIn('problem="syntax \\"bad\\" (at position 3)";', header)
 
     def test_authentication_results(self) -> None:
+        def field(result: SPFResult) -> str:
+            return " ".join(
+                authentication_results("mx.test", [method(result)]).split()
+            )  # unfolded
+
         self.assertEqual(
-            auth_results_fragment(self.result()), "spf=pass smtp.mailfrom=myname@example.com"
+            field(self.result()), "mx.test; spf=pass smtp.mailfrom=myname@example.com"
         )
         self.assertEqual(
-            auth_results_fragment(self.result(identity="helo", result="none")),
-            "spf=none smtp.helo=foo.example.com",
+            field(self.result(identity="helo", result="none")),
+            "mx.test; spf=none smtp.helo=foo.example.com",
+        )
+        self.assertEqual(  # not a token: quoted (RFC 8601 2.2 pvalue, RFC 2045 value)
+            field(self.result(sender="Macro Error@example.com", result="fail")),
+            'mx.test; spf=fail smtp.mailfrom="Macro Error@example.com"',
         )
         self.assertEqual(
-            auth_results_fragment(self.result(sender="Macro Error@example.com", result="fail")),
-            'spf=fail smtp.mailfrom="Macro Error"@example.com',
-        )
-        self.assertEqual(
-            auth_results_fragment(self.result(result="temperror", problem="TXT x: timed out")),
-            "spf=temperror (TXT x: timed out) smtp.mailfrom=myname@example.com",
+            field(self.result(result="temperror", problem="TXT x: timed out")),
+            'mx.test; spf=temperror reason="TXT x: timed out" smtp.mailfrom=myname@example.com',
         )
