@@ -8,6 +8,7 @@
 #
 #   bash bench/smtp_ingest.sh [--rounds N] [--count M] [--postfix-only]
 #                             [--gateway-smtp-config 'TOML lines for [smtp]']
+#                             [--gateway-delivery-config 'TOML lines for [delivery]']
 #
 # Needs root (the private Postfix), Debian's postfix package (see .ci/run) and
 # .venv (make test). Compare figures only within one run.

@@ -40,6 +40,11 @@ WARMUP = 200
 # All sessions come from 127.0.0.1: lift the per-client connection limit, as
 # Postfix exempts $mynetworks from its own (smtpd_client_event_limit_exceptions).
 GATEWAY_SMTP_CONFIG = "max_connections_per_ip = 1000\n"
+# Postfix delivers with local(8), a process of its own; the gateway too
+# ([delivery] process): its Maildir writes and fsyncs then no longer compete
+# with SMTP for the main process's interpreter lock (--gateway-delivery-config
+# to compare; "process = false" gives the threads of the main process).
+GATEWAY_DELIVERY_CONFIG = "process = true\n"
 TOOLS = ("/usr/sbin/postfix", "/usr/sbin/postqueue", "/usr/sbin/smtp-source")
 INSTALL = "install Debian's postfix as .ci/run does"
 
@@ -77,6 +82,7 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=20, help="parallel sessions (-s)")
     parser.add_argument("--size", type=int, default=4096, help="message size (-l)")
     common.add_gateway_config(parser, "smtp", GATEWAY_SMTP_CONFIG)
+    common.add_gateway_config(parser, "delivery", GATEWAY_DELIVERY_CONFIG)
     args = common.parse_options(parser, "postfix")
     if not common.check_setup("smtp_ingest", "a private Postfix", TOOLS, INSTALL):
         return 1
@@ -90,7 +96,9 @@ def main() -> int:
             else:
                 (workspace.path / "gateway").mkdir()
                 gateway = SMTPDaemon(
-                    workspace.path / "gateway", smtp_config=args.gateway_smtp_config
+                    workspace.path / "gateway",
+                    smtp_config=args.gateway_smtp_config,
+                    extra_config=f"[delivery]\n{args.gateway_delivery_config}",
                 )
                 gateway.add_user(RECIPIENT, "bench")
                 workspace.manage(gateway)

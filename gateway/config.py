@@ -90,6 +90,7 @@ class DeliverySettings:
     quota_storage: int | None = None
     quota_messages: int | None = None
     junk_subject_tag: str = "[Junk]"  # for users who take Junk mail in INBOX (POP3)
+    process: bool = False  # write into Maildirs in a process of its own (gateway.store.deliverer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1117,6 +1118,7 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "quota_storage": _size,
         "quota_messages": _integer(1),
         "junk_subject_tag": _string,
+        "process": _boolean,
     },
     "limits": {"max_message_size": _size},
     "dns": {"servers": _dns_servers, "timeout": _duration},

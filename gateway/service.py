@@ -37,13 +37,14 @@ from gateway.control import ControlFactory
 from gateway.dsn.reporter import make_reporter
 from gateway.envelope import Address, AddressError
 from gateway.errors import GatewayError
-from gateway.interfaces import IDeliveryAgent
+from gateway.interfaces import IDeliveryAgent, ILocalStore
 from gateway.limits import AuthThrottle, ConnectionLimiter
 from gateway.pop3.server import POP3Config, POP3Factory
 from gateway.smtp import server as smtp_server
 from gateway.smtp.mx import MXResolver, resolver_from
 from gateway.smtp.rates import SMTPRates
 from gateway.store.aliases import AliasFile
+from gateway.store.deliverer import DeliveryProcess
 from gateway.store.maildir import MaildirStore, maildir_path
 from gateway.store.mailstore import MailStore
 from gateway.store.quota import Quota, QuotaChecker, limits_from
@@ -241,9 +242,20 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     # Mail that other programs drop into a folder an IMAP session watches
     # (IDLE) is noticed within a second (RFC 2177).
     TimerService(1.0, root.store.run, root.store.poll_watched).setServiceParent(root)
-    maildirs = MaildirStore(
-        settings.mail_dir, reactor, pool, quota=root.quota, delivered=root.store.delivered
-    )
+    maildirs: ILocalStore
+    if d.process:  # stopped after the bus (added before it), which waits for its deliveries
+        delivery = DeliveryProcess(
+            settings.source,
+            reactor,
+            settings.limits.max_message_size + (1 << 20),
+            delivered=root.store.delivered,
+        )
+        delivery.pool.setServiceParent(root)
+        maildirs = delivery
+    else:
+        maildirs = MaildirStore(
+            settings.mail_dir, reactor, pool, quota=root.quota, delivered=root.store.delivered
+        )
     agents: dict[str, IDeliveryAgent] = {
         RouteKind.LOCAL: LocalDeliveryAgent(
             maildirs, settings.hostname, junk_tag=d.junk_subject_tag, junk_mode=users.junk_mode

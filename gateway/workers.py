@@ -42,6 +42,7 @@ RECORD_SEPARATOR = b"\x1e"
 HEALTHY_AFTER = 10.0
 MAX_BACKOFF = 60.0
 #: The first inherited descriptor of a worker: listeners get 3, 4, ...
+#: (after the ``pipes``, if any)
 FIRST_FD = 3
 
 
@@ -77,8 +78,13 @@ class _Worker(ProcessProtocol):
         self.ended: Deferred[None] = Deferred()
         self._out = b""
 
-    def outReceived(self, data: bytes) -> None:
-        self._out = relay_events(self._out + data, self.name, self.pool.emit)
+    def childDataReceived(self, fd: int, data: bytes) -> None:
+        if fd == 1:
+            self._out = relay_events(self._out + data, self.name, self.pool.emit)
+        elif fd == 2:
+            self.errReceived(data)
+        else:
+            self.pool.received(self, fd, data)
 
     def errReceived(self, data: bytes) -> None:
         # a worker's own log goes to stdout; stderr is Python dying loudly
@@ -110,12 +116,19 @@ class WorkerPool(Service):
         reactor: Any,
         emit: Callable[[dict[str, Any]], None] = globalLogPublisher,
         alive: Callable[[int], None] = lambda _: None,
+        pipes: dict[int, str] | None = None,
+        received: Callable[[Any, int, bytes], None] = lambda worker, fd, data: None,
+        ended: Callable[[Any, Failure], None] = lambda worker, reason: None,
     ) -> None:
         """``arguments`` go to ``python -m module`` before the
         ``--listener NAME=FD`` options; ``ports()`` names the open listening
         ports once the listeners have started; ``alive(n)`` is told how many
         workers run whenever that changes (the main process serves the
-        protocol itself only while none does)."""
+        protocol itself only while none does). ``pipes`` are more pipes to
+        each worker (child fd: "w" the worker reads it, "r" it writes it,
+        written with ``worker.transport.writeToChild``), and ``received(worker,
+        fd, data)`` gets what a worker writes on them; ``ended(worker,
+        reason)`` is told when one ends, before it is started again."""
         self.name = name
         self.count = count
         self.module = module
@@ -125,6 +138,9 @@ class WorkerPool(Service):
         self.clock = reactor
         self.emit = emit
         self.alive = alive
+        self.pipes = pipes or {}
+        self.received = received
+        self.ended = ended
         self.workers: dict[int, _Worker] = {}
         self._backoff: dict[int, float] = {}
         self._restarts: dict[int, IDelayedCall] = {}
@@ -138,9 +154,10 @@ class WorkerPool(Service):
         self._restarts.pop(number, None)
         if not self.running:
             return
-        child_fds: dict[int, int | str] = {0: "w", 1: "r", 2: "r"}
+        child_fds: dict[int, int | str] = {0: "w", 1: "r", 2: "r", **self.pipes}
         listeners = []
-        for fd, (name, port) in enumerate(sorted(self.ports().items()), FIRST_FD):
+        first = max(child_fds) + 1
+        for fd, (name, port) in enumerate(sorted(self.ports().items()), first):
             child_fds[fd] = port.fileno()  # type: ignore[attr-defined]
             listeners += ["--listener", f"{name}={fd}"]
         worker = _Worker(self, number)
@@ -151,15 +168,16 @@ class WorkerPool(Service):
         self.workers[number] = worker
         self.alive(len(self.workers))
         log.info(
-            "{worker}: started (pid {pid}) on {listeners}",
+            "{worker}: started (pid {pid}){on}",
             worker=worker.name,
             pid=worker.transport.pid if worker.transport is not None else "?",
-            listeners=", ".join(sorted(self.ports())),
+            on=f" on {', '.join(names)}" if (names := sorted(self.ports())) else "",
         )
 
     def worker_ended(self, worker: _Worker, reason: Failure) -> None:
         if self.workers.get(worker.number) is worker:
             del self.workers[worker.number]
+            self.ended(worker, reason)
             if self.running:
                 self.alive(len(self.workers))
         if not self.running:

@@ -6,12 +6,12 @@ import io
 import sys
 from typing import Any
 
-from twisted.internet import task
 from twisted.internet.error import ProcessTerminated
 from twisted.logger import Logger, LogLevel, LogPublisher, jsonFileLogObserver
 from twisted.python.failure import Failure
 
 from gateway.workers import FIRST_FD, WorkerPool, relay_events
+from tests.fakeprocess import FakePort, ProcessReactor
 
 
 def json_records(*messages: str) -> bytes:
@@ -40,37 +40,6 @@ def test_a_line_that_is_not_json_is_kept_as_text() -> None:
     events: list[dict[str, Any]] = []
     assert relay_events(b"\x1enot json at all\n\x1e", "w", events.append) == b""
     assert events[0]["line"] == "not json at all"
-
-
-class FakeTransport:
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.signals: list[str] = []
-
-    def signalProcess(self, signal: str) -> None:
-        self.signals.append(signal)
-
-
-class FakePort:
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def fileno(self) -> int:
-        return self.fd
-
-
-class ProcessReactor(task.Clock):
-    def __init__(self) -> None:
-        super().__init__()
-        self.spawned: list[tuple[Any, list[str], dict[int, Any]]] = []
-
-    def spawnProcess(
-        self, protocol: Any, executable: str, args: list[str], env: Any, childFDs: Any
-    ) -> FakeTransport:
-        transport = FakeTransport(1000 + len(self.spawned))
-        protocol.makeConnection(transport)
-        self.spawned.append((protocol, args, childFDs))
-        return transport
 
 
 def died(protocol: Any) -> None:

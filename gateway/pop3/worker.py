@@ -30,7 +30,7 @@ from twisted.logger import (
 )
 from twisted.python.failure import Failure
 
-log = Logger()
+log = Logger(namespace="gateway.pop3.worker")  # also when run as __main__
 
 
 class _ParentWatch(Protocol):

@@ -248,11 +248,64 @@ class _Delivery:
     chunks: tuple[bytes, bytes]
     unique: str
     check_cur: bool
-    deferred: Deferred[str]
+    deferred: Deferred[str] | None  # None in the delivery process (gateway.store.deliverer)
     folder: str = INBOX
 
 
 _BATCH = 64
+
+
+def write_batch(
+    mail_dir: Path,
+    batch: list[_Delivery],
+    syncer: DirectorySyncer,
+    quota: QuotaChecker | None = None,
+    delivered: Callable[[Path], None] | None = None,
+) -> list[tuple[_Delivery, str | Failure]]:
+    """Write ``batch`` (blocking): each file written and fsynced, then each
+    directory that received files fsynced once (shared through ``syncer``);
+    the path of each, or its failure. ``delivered(folder)`` is told of each
+    folder that received mail."""
+    written: list[tuple[_Delivery, Path | Failure]] = []
+    for job in batch:
+        try:
+            root = maildir_path(mail_dir, job.user)
+            ensure_maildir(root)
+            target = ensure_folder(root, job.folder)
+            admit = None if quota is None else _admitter(quota, job, root)
+            path = deliver_blocking(target, job.unique, job.chunks, job.check_cur, _no_sync, admit)
+        except Exception:
+            written.append((job, Failure()))
+        else:
+            written.append((job, path))
+    synced: dict[Path, Failure | None] = {}
+    for _job, outcome in written:
+        if isinstance(outcome, Path) and outcome.parent not in synced:
+            try:
+                syncer.sync(outcome.parent)
+            except OSError:
+                # the entry may not be durable: fail it; a retry finds the
+                # file by its name and syncs the directory again
+                synced[outcome.parent] = Failure()
+            else:
+                synced[outcome.parent] = None
+                if delivered is not None:
+                    delivered(outcome.parent.parent)
+    return [
+        (
+            job,
+            outcome if isinstance(outcome, Failure) else synced[outcome.parent] or str(outcome),
+        )
+        for job, outcome in written
+    ]
+
+
+def _admitter(quota: QuotaChecker, job: _Delivery, root: Path) -> Callable[[int], None]:
+    def admit(size: int) -> None:
+        quota.check(str(job.user), root, size)  # raises 452 4.2.2
+        quota.added(root, size)
+
+    return admit
 
 
 def _no_sync(directory: Path) -> None:
@@ -335,56 +388,12 @@ class MaildirStore:
             self._reactor.callFromThread(self._fire, results)
 
     def _write(self, batch: list[_Delivery]) -> list[tuple[_Delivery, str | Failure]]:
-        written: list[tuple[_Delivery, Path | Failure]] = []
-        for job in batch:
-            try:
-                root = maildir_path(self.mail_dir, job.user)
-                ensure_maildir(root)
-                target = ensure_folder(root, job.folder)
-                admit = None if self.quota is None else self._admitter(job, root)
-                path = deliver_blocking(
-                    target, job.unique, job.chunks, job.check_cur, _no_sync, admit
-                )
-            except Exception:
-                written.append((job, Failure()))
-            else:
-                written.append((job, path))
-        synced: dict[Path, Failure | None] = {}
-        for _job, outcome in written:
-            if isinstance(outcome, Path) and outcome.parent not in synced:
-                try:
-                    self._syncer.sync(outcome.parent)
-                except OSError:
-                    # the entry may not be durable: fail it; a retry finds the
-                    # file by its name and syncs the directory again
-                    synced[outcome.parent] = Failure()
-                else:
-                    synced[outcome.parent] = None
-                    if self.delivered is not None:
-                        self.delivered(outcome.parent.parent)
-        return [
-            (
-                job,
-                outcome
-                if isinstance(outcome, Failure)
-                else synced[outcome.parent] or str(outcome),
-            )
-            for job, outcome in written
-        ]
-
-    def _admitter(self, job: _Delivery, root: Path) -> Callable[[int], None]:
-        quota = self.quota
-        assert quota is not None
-
-        def admit(size: int) -> None:
-            quota.check(str(job.user), root, size)  # raises 452 4.2.2
-            quota.added(root, size)
-
-        return admit
+        return write_batch(self.mail_dir, batch, self._syncer, self.quota, self.delivered)
 
     @staticmethod
     def _fire(results: list[tuple[_Delivery, str | Failure]]) -> None:
         for job, outcome in results:
+            assert job.deferred is not None
             if isinstance(outcome, Failure):
                 job.deferred.errback(outcome)
             else:
