@@ -41,9 +41,10 @@ WARMUP = 200
 # Postfix exempts $mynetworks from its own (smtpd_client_event_limit_exceptions).
 GATEWAY_SMTP_CONFIG = "max_connections_per_ip = 1000\n"
 # Postfix delivers with local(8), a process of its own; the gateway too
-# ([delivery] process): its Maildir writes and fsyncs then no longer compete
-# with SMTP for the main process's interpreter lock (--gateway-delivery-config
-# to compare; "process = false" gives the threads of the main process).
+# ([delivery] process, its default, said here to keep the figures comparable):
+# its Maildir writes and fsyncs then no longer compete with SMTP for the main
+# process's interpreter lock (--gateway-delivery-config "process = false" for
+# the threads of the main process).
 GATEWAY_DELIVERY_CONFIG = "process = true\n"
 TOOLS = ("/usr/sbin/postfix", "/usr/sbin/postqueue", "/usr/sbin/smtp-source")
 INSTALL = "install Debian's postfix as .ci/run does"

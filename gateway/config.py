@@ -90,7 +90,7 @@ class DeliverySettings:
     quota_storage: int | None = None
     quota_messages: int | None = None
     junk_subject_tag: str = "[Junk]"  # for users who take Junk mail in INBOX (POP3)
-    process: bool = False  # write into Maildirs in a process of its own (gateway.store.deliverer)
+    process: bool = True  # write into Maildirs in a process of its own (gateway.store.deliverer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +147,7 @@ class POP3Settings:
     max_auth_failures: int = 10
     # Worker processes serving POP3 beside the main process (0: the main
     # process alone); they share its listening sockets (gateway.workers).
-    workers: int = 0
+    workers: int = 1
 
 
 @dataclass(frozen=True, slots=True)

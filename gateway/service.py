@@ -238,7 +238,14 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
     d = settings.delivery
     root.quota = QuotaChecker(limits_from(users, Quota(d.quota_storage, d.quota_messages)))
     full = partial(_mailbox_full, root.quota, settings.mail_dir)
-    root.store = MailStore(reactor, pool, removed=root.quota.forget, quota=root.quota)
+    # mail removed (POP3, IMAP): the quota checkers count that mailbox again
+    forgetters: list[Callable[[Path], None]] = [root.quota.forget]
+
+    def removed(maildir: Path) -> None:
+        for forget in forgetters:
+            forget(maildir)
+
+    root.store = MailStore(reactor, pool, removed=removed, quota=root.quota)
     # Mail that other programs drop into a folder an IMAP session watches
     # (IDLE) is noticed within a second (RFC 2177).
     TimerService(1.0, root.store.run, root.store.poll_watched).setServiceParent(root)
@@ -249,7 +256,10 @@ def build(settings: Settings, reactor: Any = None) -> Gateway:
             reactor,
             settings.limits.max_message_size + (1 << 20),
             delivered=root.store.delivered,
+            quota=root.quota,
+            mail_dir=settings.mail_dir,
         )
+        forgetters.append(delivery.forget)
         delivery.pool.setServiceParent(root)
         maildirs = delivery
     else:

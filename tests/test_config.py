@@ -109,6 +109,8 @@ def test_defaults(write: Callable[[str], Path]) -> None:
     assert settings.dns.timeout == 5.0
     assert settings.tls.min_version == "1.2"
     assert settings.stop_timeout == 30.0
+    assert settings.delivery.process is True
+    assert settings.pop3.workers == 1
 
 
 def test_values_are_converted(write: Callable[[str], Path]) -> None:

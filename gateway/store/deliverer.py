@@ -19,6 +19,8 @@ length, a JSON header, a newline, the payload):
 - request ``{"op": "deliver", "id": N, "user": ADDRESS, "unique": NAME,
   "check_cur": BOOL, "folder": NAME, "split": LEN}`` + prefix + content
   (``split`` is the length of the prefix);
+- ``{"op": "forget", "maildir": PATH}``: mail was removed there (the
+  process's quota checker counts it again); no reply;
 - reply ``{"ok": true, "id": N, "path": PATH}`` or ``{"ok": false, "id": N,
   "error": TEXT}``, with ``"gateway": {...}`` for a
   :class:`~gateway.errors.GatewayError` (over quota: 452 4.2.2).
@@ -52,7 +54,10 @@ from gateway.control import decode_request, encode_reply, encode_request
 from gateway.envelope import Address
 from gateway.errors import GatewayError
 from gateway.interfaces import ILocalStore
+from gateway.store.filenames import parse_name
 from gateway.store.folders import INBOX
+from gateway.store.maildir import maildir_path
+from gateway.store.quota import QuotaChecker
 from gateway.workers import WorkerPool
 
 log = Logger(namespace="gateway.store.deliverer")  # also when run as __main__
@@ -92,6 +97,7 @@ def split_frames(buffer: bytes, limit: int) -> tuple[list[bytes], bytes]:
 class _Request:
     deferred: Deferred[str]
     data: bytes  # the framed request, kept to send it again
+    user: Address
     sent: int = 0
 
 
@@ -107,9 +113,16 @@ class DeliveryProcess:
         reactor: Any,
         max_frame: int,
         delivered: Callable[[Path], None] | None = None,
+        quota: QuotaChecker | None = None,
+        mail_dir: Path | None = None,
     ) -> None:
+        """``delivered(folder)`` is told of each folder that received mail
+        (IMAP IDLE); ``quota``, the main process's checker (SMTP RCPT),
+        counts what the process delivered into ``mail_dir``'s Maildirs."""
         self.max_frame = max_frame
         self.delivered = delivered
+        self.quota = quota
+        self.mail_dir = mail_dir
         self._ids = itertools.count(1)
         self._pending: dict[int, _Request] = {}
         self._unsent: list[int] = []
@@ -146,11 +159,19 @@ class DeliveryProcess:
             "folder": folder,
             "split": len(prefix),
         }
-        request = _Request(Deferred(), frame(encode_request(header, prefix + content)))
+        request = _Request(Deferred(), frame(encode_request(header, prefix + content)), user)
         self._pending[number] = request
         self._unsent.append(number)
         self._send()
         return request.deferred
+
+    def forget(self, maildir: Path) -> None:
+        """Mail was removed from ``maildir``: the process's quota checker
+        counts it again (as :meth:`QuotaChecker.forget`)."""
+        worker = self.pool.workers.get(1)
+        if worker is not None and worker.transport is not None:
+            message = encode_request({"op": "forget", "maildir": str(maildir)})
+            worker.transport.writeToChild(REQUESTS, frame(message))
 
     def _send(self) -> None:
         worker = self.pool.workers.get(1)
@@ -197,10 +218,13 @@ class DeliveryProcess:
         if request is None:
             return
         if reply.get("ok"):
-            path = str(reply["path"])
+            path = Path(str(reply["path"]))
             if self.delivered is not None:
-                self.delivered(Path(path).parent.parent)
-            request.deferred.callback(path)
+                self.delivered(path.parent.parent)
+            if self.quota is not None and self.mail_dir is not None:
+                size = parse_name(path.name).size
+                self.quota.added(maildir_path(self.mail_dir, request.user), size or 0)
+            request.deferred.callback(str(path))
         elif reply.get("gateway"):
             request.deferred.errback(GatewayError.from_json(reply["gateway"]))
         else:
@@ -211,10 +235,15 @@ class DeliveryProcess:
 
 
 def serve(
-    requests: int, replies: int, write: Callable[[list[Any]], list[Any]], limit: int
+    requests: int,
+    replies: int,
+    write: Callable[[list[Any]], list[Any]],
+    limit: int,
+    forget: Callable[[Path], None] = lambda maildir: None,
 ) -> None:
     """Read requests from the fd ``requests`` until its end, write each
-    batch with ``write`` and answer on the fd ``replies``."""
+    batch with ``write`` and answer on the fd ``replies``; ``forget`` gets
+    the Maildirs the main process removed mail from (no answer)."""
     from gateway.store.maildir import _Delivery
 
     buffer = b""
@@ -227,6 +256,9 @@ def serve(
             jobs = []
             for raw in frames[start : start + BATCH]:
                 header, payload = decode_request(raw)
+                if header["op"] == "forget":
+                    forget(Path(str(header["maildir"])))
+                    continue
                 split = int(header["split"])
                 job = _Delivery(
                     Address.parse(str(header["user"])),
@@ -237,6 +269,8 @@ def serve(
                     str(header["folder"]),
                 )
                 jobs.append((int(header["id"]), job))
+            if not jobs:
+                continue
             results = write([job for _, job in jobs])
             out = b"".join(
                 frame(_reply(number, outcome))
@@ -300,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         return write_batch(settings.mail_dir, jobs, syncer, quota)
 
     log.info("delivering into {mail_dir}", mail_dir=str(settings.mail_dir))
-    serve(REQUESTS, REPLIES, write, settings.limits.max_message_size + (1 << 20))
+    limit = settings.limits.max_message_size + (1 << 20)
+    serve(REQUESTS, REPLIES, write, limit, quota.forget)
     return 0
 
 

@@ -26,7 +26,10 @@ PASSWORD = "pop-secret"
 
 
 def children(pid: int) -> set[int]:
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    """The POP3 workers of the daemon ``pid`` (not its delivery process)."""
+    found = subprocess.run(
+        ["pgrep", "-P", str(pid), "-f", "gateway.pop3.worker"], capture_output=True, text=True
+    )
     return {int(p) for p in found.stdout.split()}
 
 

@@ -75,7 +75,8 @@ def run_serve(tmp_path: Path, data: bytes, quota: QuotaChecker | None = None) ->
     def write(jobs: list[Any]) -> list[Any]:
         return write_batch(tmp_path, jobs, syncer, quota)
 
-    worker = threading.Thread(target=serve, args=(requests_r, replies_w, write, 1 << 20))
+    forget = quota.forget if quota is not None else (lambda maildir: None)
+    worker = threading.Thread(target=serve, args=(requests_r, replies_w, write, 1 << 20, forget))
     worker.start()
     os.write(requests_w, data)
     os.close(requests_w)  # the end of the requests: the loop returns
@@ -114,6 +115,22 @@ def test_over_quota_is_said_as_such(tmp_path: Path) -> None:
     }
 
 
+def test_forget_makes_the_process_count_the_mailbox_again(tmp_path: Path) -> None:
+    clock = [0.0]
+    quota = QuotaChecker(lambda user: Quota(None, 1), clock=lambda: clock[0])
+    assert run_serve(tmp_path, request(1, "1700.M1.host", b"a\n"), quota)[0]["ok"]
+    (tmp_path / "example.test" / "alice" / "new").joinpath(
+        os.listdir(tmp_path / "example.test" / "alice" / "new")[0]
+    ).unlink()  # removed by POP3 in the main process; the cache still counts it
+    full = run_serve(tmp_path, request(2, "1700.M2.host", b"b\n"), quota)
+    assert full[0]["gateway"]["status"] == "4.2.2"
+    forget = frame(
+        encode_request({"op": "forget", "maildir": str(tmp_path / "example.test" / "alice")})
+    )
+    (fits,) = run_serve(tmp_path, forget + request(3, "1700.M2.host", b"b\n"), quota)
+    assert fits["ok"] and fits["id"] == 3  # no answer to the forget itself
+
+
 def died(protocol: Any) -> None:
     protocol.processEnded(Failure(ProcessTerminated(signal=9)))
 
@@ -146,6 +163,25 @@ class MainSideTests(TestCase):
         self.answer(ok=True, id=header["id"], path=path)
         assert self.successResultOf(d) == path
         assert self.told == [Path("/mail/example.test/alice")]
+
+    def test_the_main_quota_counts_what_the_process_delivered(self) -> None:
+        counted: list[tuple[Path, int]] = []
+
+        class Quota:
+            def added(self, maildir: Path, size: int) -> None:
+                counted.append((maildir, size))
+
+        store = DeliveryProcess(
+            Path("g.toml"), self.reactor, 1 << 20, quota=Quota(), mail_dir=Path("/mail")
+        )
+        store.pool.startService()
+        d = store.deliver(ALICE, b"body\n", b"", "1700.M1.host")
+        (header,) = self.sent()
+        self.answer(ok=True, id=header["id"], path="/mail/example.test/alice/new/1700,S=5,W=6")
+        self.successResultOf(d)
+        assert counted == [(Path("/mail/example.test/alice"), 5)]
+        store.forget(Path("/mail/example.test/alice"))
+        assert self.sent()[-1] == {"op": "forget", "maildir": "/mail/example.test/alice"}
 
     def test_errors_are_os_errors_and_quota_is_452(self) -> None:
         full = self.store.deliver(ALICE, b"b\n", b"", "1700.M1.host")
