@@ -69,6 +69,24 @@ def relay_events(buffer: bytes, system: str, emit: Callable[[dict[str, Any]], No
     return rest
 
 
+def log_to_parent(level: str) -> None:
+    """In a worker: log events at ``level`` and above as JSON on stdout,
+    which the main process relays into its own log (:func:`relay_events`)."""
+    from twisted.logger import (
+        FilteringLogObserver,
+        LogLevel,
+        LogLevelFilterPredicate,
+        globalLogBeginner,
+        jsonFileLogObserver,
+    )
+
+    predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(level))
+    globalLogBeginner.beginLoggingTo(
+        [FilteringLogObserver(jsonFileLogObserver(sys.stdout), [predicate])],
+        redirectStandardIO=False,
+    )
+
+
 class _Worker(ProcessProtocol):
     def __init__(self, pool: WorkerPool, number: int) -> None:
         self.pool = pool

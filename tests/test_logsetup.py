@@ -31,14 +31,20 @@ def _classic(event: dict[str, Any]) -> str | None:
     return formatEventAsClassicLogText(event)
 
 
-def test_twistds_text_observer_is_replaced_by_the_buffered_one_writing_the_same_lines() -> None:
+def twistd_logging() -> tuple[io.StringIO, LogPublisher, MemoryReactorClock, Logger]:
+    """Logging as twistd begins it, with our level applied: the file, the
+    publisher, the reactor and a logger."""
     out = io.StringIO()
     publisher = LogPublisher()
     beginner = LogBeginner(publisher, io.StringIO(), sys, warnings)
     reactor = MemoryReactorClock()
     apply_log_level("info", beginner, reactor)
     beginner.beginLoggingTo([textFileLogObserver(out)], redirectStandardIO=False)
-    log = Logger(observer=publisher, namespace="gateway.x")
+    return out, publisher, reactor, Logger(observer=publisher, namespace="gateway.x")
+
+
+def test_twistds_text_observer_is_replaced_by_the_buffered_one_writing_the_same_lines() -> None:
+    out, publisher, reactor, log = twistd_logging()
     events: list[dict[str, Any]] = []
     publisher.addObserver(events.append)
     log.info("started")
@@ -62,13 +68,7 @@ def test_a_stop_within_the_startup_grace_keeps_writing_every_line() -> None:
     delivery still running): the end of startup must not turn batching back
     on, or the last lines (twistd ends by re-raising SIGTERM, so no exit
     handler flushes) are lost."""
-    out = io.StringIO()
-    publisher = LogPublisher()
-    beginner = LogBeginner(publisher, io.StringIO(), sys, warnings)
-    reactor = MemoryReactorClock()
-    apply_log_level("info", beginner, reactor)
-    beginner.beginLoggingTo([textFileLogObserver(out)], redirectStandardIO=False)
-    log = Logger(observer=publisher, namespace="gateway.x")
+    out, _publisher, reactor, log = twistd_logging()
     reactor.run()
     reactor.advance(STARTUP_GRACE / 2)
     (trigger,) = reactor.triggers["before"]["shutdown"]

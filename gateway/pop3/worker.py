@@ -20,14 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from twisted.internet.protocol import Protocol
-from twisted.logger import (
-    FilteringLogObserver,
-    Logger,
-    LogLevel,
-    LogLevelFilterPredicate,
-    globalLogBeginner,
-    jsonFileLogObserver,
-)
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 log = Logger(namespace="gateway.pop3.worker")  # also when run as __main__
@@ -72,17 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.store.remote import RemoteMaildropOpener
     from gateway.store.users import UserFile
     from gateway.tls import ensure_certificate, server_tls_factory
+    from gateway.workers import log_to_parent
 
     settings = load(args.config)
-    level = LogLevel.levelWithName(settings.log_level)
-    globalLogBeginner.beginLoggingTo(
-        [
-            FilteringLogObserver(
-                jsonFileLogObserver(sys.stdout), [LogLevelFilterPredicate(defaultLogLevel=level)]
-            )
-        ],
-        redirectStandardIO=False,
-    )
+    log_to_parent(settings.log_level)
     # the main process generated the certificate, if it had to, before starting us
     certificate = ensure_certificate(settings.tls, settings.tls_dir, settings.hostname)
     parts = ReaderParts(

@@ -58,7 +58,7 @@ from gateway.store.filenames import parse_name
 from gateway.store.folders import INBOX
 from gateway.store.maildir import maildir_path
 from gateway.store.quota import QuotaChecker
-from gateway.workers import WorkerPool
+from gateway.workers import WorkerPool, log_to_parent
 
 log = Logger(namespace="gateway.store.deliverer")  # also when run as __main__
 
@@ -300,14 +300,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="delivery")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
-    from twisted.logger import (
-        FilteringLogObserver,
-        LogLevel,
-        LogLevelFilterPredicate,
-        globalLogBeginner,
-        jsonFileLogObserver,
-    )
-
     from gateway.config import load
     from gateway.fsutil import DirectorySyncer
     from gateway.store.maildir import write_batch
@@ -315,15 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.store.users import UserFile
 
     settings = load(args.config)
-    level = LogLevel.levelWithName(settings.log_level)
-    globalLogBeginner.beginLoggingTo(
-        [
-            FilteringLogObserver(
-                jsonFileLogObserver(sys.stdout), [LogLevelFilterPredicate(defaultLogLevel=level)]
-            )
-        ],
-        redirectStandardIO=False,
-    )
+    log_to_parent(settings.log_level)
     d = settings.delivery
     quota = QuotaChecker(
         limits_from(UserFile(settings.users_file), Quota(d.quota_storage, d.quota_messages))
