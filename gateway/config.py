@@ -145,9 +145,9 @@ class POP3Settings:
     auth_failures_before_delay: int = 3  # per client IP, shared with SMTP AUTH
     auth_failure_delay: float = 5.0
     max_auth_failures: int = 10
-    # Worker processes serving POP3 beside the main process (0: the main
-    # process alone); they share its listening sockets (gateway.workers).
-    workers: int = 1
+    # Worker processes serving POP3 on the main process's listening sockets
+    # (gateway.workers); 0: the main process alone. "auto": one per CPU.
+    workers: int = field(default_factory=lambda: _workers("auto"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -676,6 +676,18 @@ def _dns_servers(value: object) -> tuple[tuple[str, int], ...]:
     return tuple(_dns_server(_string(item)) for item in value)
 
 
+MAX_WORKERS = 64
+
+
+def _workers(value: object) -> int:
+    """A number of worker processes, or "auto": one per CPU."""
+    if value == "auto":
+        return min(os.cpu_count() or 1, MAX_WORKERS)
+    if isinstance(value, str):
+        raise _Invalid(f'expected a number of processes or "auto", got {_describe(value)}')
+    return _integer(0, MAX_WORKERS)(value)
+
+
 def _boolean(value: object) -> bool:
     if not isinstance(value, bool):
         raise _Invalid(f"expected true or false, got {_describe(value)}")
@@ -1151,7 +1163,7 @@ _SCHEMA: Final[dict[str, dict[str, _Converter]]] = {
         "auth_failures_before_delay": _integer(1),
         "auth_failure_delay": _duration,
         "max_auth_failures": _integer(1),
-        "workers": _integer(0, 64),
+        "workers": _workers,
     },
     "relay": {
         "enabled": _boolean,

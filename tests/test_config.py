@@ -110,7 +110,7 @@ def test_defaults(write: Callable[[str], Path]) -> None:
     assert settings.tls.min_version == "1.2"
     assert settings.stop_timeout == 30.0
     assert settings.delivery.process is True
-    assert settings.pop3.workers == 1
+    assert settings.pop3.workers == min(os.cpu_count() or 1, 64)  # "auto"
 
 
 def test_values_are_converted(write: Callable[[str], Path]) -> None:
@@ -184,6 +184,8 @@ def test_known_listeners_are_accepted(write: Callable[[str], Path]) -> None:
         (MINIMAL + "[delivery]\nmax_alias_depth = 101\n", "delivery.max_alias_depth", "100"),
         (MINIMAL + "log_level = 'loud'\n", "server.log_level", "expected one of"),
         (MINIMAL + "stop_timeout = 'soon'\n", "server.stop_timeout", "duration"),
+        (MINIMAL + "[pop3]\nworkers = 'many'\n", "pop3.workers", '"auto"'),
+        (MINIMAL + "[pop3]\nworkers = 65\n", "pop3.workers", "64"),
         (MINIMAL + "[tls]\nmin_version = '1.1'\n", "tls.min_version", "'1.2', '1.3'"),
         (MINIMAL + "hostname = 'bad_name.test'\n", "server.hostname", "not a valid domain"),
         ("[server]\nlocal_domains = ['-x.test']\n", "server.local_domains", "not a valid"),
