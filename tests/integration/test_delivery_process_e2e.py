@@ -112,11 +112,13 @@ def test_over_quota_is_deferred_with_4_2_2(daemon: SMTPDaemon) -> None:
 
 def test_the_delivery_process_ends_with_the_daemon(tmp_path: Path) -> None:
     gateway = SMTPDaemon(tmp_path, extra_config="[delivery]\nprocess = true\n")
-    gateway.start()
-    gateway.wait_for(lambda: "[delivery-1 " in gateway.log(), what="the delivery process")
-    pid = delivery_pid(gateway)
-    assert gateway.stop() == -signal.SIGTERM
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
-    assert "delivery-1: stopped" in gateway.log()
-    gateway.close()
+    try:
+        gateway.start()
+        gateway.wait_for(lambda: "[delivery-1 " in gateway.log(), what="the delivery process")
+        pid = delivery_pid(gateway)
+        assert gateway.stop() == -signal.SIGTERM
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+        assert "delivery-1: stopped" in gateway.log()
+    finally:
+        gateway.close()  # a failed assertion must not leave a daemon running

@@ -127,17 +127,22 @@ def test_a_killed_worker_is_replaced_and_pop3_goes_on(gateway: SMTPDaemon) -> No
 
 def test_workers_end_with_the_daemon_even_a_killed_one(tmp_path: Path) -> None:
     daemon = start(tmp_path / "a", workers=2)
-    assert daemon.process is not None
-    workers = children(daemon.process.pid)
-    assert len(workers) == 2
-    assert daemon.stop() == -signal.SIGTERM
-    assert not any(alive(pid) for pid in workers)
-    log = daemon.log()
-    assert "pop3-worker-1: stopped" in log and "pop3-worker-2: stopped" in log
-    daemon.close()
+    try:
+        assert daemon.process is not None
+        workers = children(daemon.process.pid)
+        assert len(workers) == 2
+        assert daemon.stop() == -signal.SIGTERM
+        assert not any(alive(pid) for pid in workers)
+        log = daemon.log()
+        assert "pop3-worker-1: stopped" in log and "pop3-worker-2: stopped" in log
+    finally:
+        daemon.close()  # a failed assertion must not leave a daemon running
 
     daemon = start(tmp_path / "b", workers=1)
-    assert daemon.process is not None
-    workers = children(daemon.process.pid)
-    daemon.kill()  # SIGKILL: no stop at all; the workers see their stdin close
-    wait(lambda: not any(alive(pid) for pid in workers), "the orphaned worker to leave")
+    try:
+        assert daemon.process is not None
+        workers = children(daemon.process.pid)
+        daemon.kill()  # SIGKILL: no stop at all; the workers see their stdin close
+        wait(lambda: not any(alive(pid) for pid in workers), "the orphaned worker to leave")
+    finally:
+        daemon.close()
