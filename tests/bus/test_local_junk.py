@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from twisted.internet.defer import Deferred
 
 from gateway.auth.realm import MailUser
 from gateway.bus.agents import DeliveryJob, Outcome, Result, Target
@@ -25,7 +22,7 @@ from gateway.store.maildir import JUNK_FOLDER, MaildirStore, maildir_path
 from gateway.store.mailstore import MailStore
 from gateway.store.quota import Quota, QuotaChecker
 from gateway.store.users import JunkMode, UserFile
-from tests.syncthreads import SyncPool, SyncReactor
+from tests.syncthreads import InlinePool, SyncPool, SyncReactor, result
 
 ALICE = Address.parse("alice@example.test")
 BOB = Address.parse("bob@example.test")
@@ -33,20 +30,6 @@ SENDER = Address.parse("spammer@bad.test")
 HOST = "mail.example.test"
 MESSAGE = b"From: spammer@bad.test\r\nSubject: Cheap pills\r\n\r\nbuy now\r\n"
 REASON = "DMARC fail (p=quarantine) for bad.test"
-
-
-class InlinePool(SyncPool):
-    def callInThread(self, f: Callable[..., object], *a: Any) -> None:
-        f(*a)
-
-
-def result(d: Deferred[Any]) -> Any:
-    out: list[Any] = []
-    d.addBoth(out.append)
-    assert out, "Deferred did not fire"
-    if hasattr(out[0], "raiseException"):
-        out[0].raiseException()
-    return out[0]
 
 
 def job(

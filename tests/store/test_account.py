@@ -18,16 +18,7 @@ from gateway.store.imapview import FolderError
 from gateway.store.maildir import deliver_blocking, ensure_maildir
 from gateway.store.mailstore import MailStore
 from gateway.store.quota import Quota, QuotaChecker
-from tests.syncthreads import SyncPool, SyncReactor
-
-
-def result(d: Deferred[Any]) -> Any:
-    out: list[Any] = []
-    d.addBoth(out.append)
-    assert out, "Deferred did not fire"
-    if hasattr(out[0], "raiseException"):
-        out[0].raiseException()
-    return out[0]
+from tests.syncthreads import SyncPool, SyncReactor, result
 
 
 def refused(d: Deferred[Any]) -> FolderError:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from twisted.internet.defer import Deferred
 
 from gateway.auth.realm import MailUser
 from gateway.envelope import Address
@@ -25,28 +23,12 @@ from gateway.store.maildir import (
 )
 from gateway.store.mailstore import MailStore
 from gateway.store.quota import Quota, QuotaChecker
-from tests.syncthreads import SyncPool, SyncReactor
+from tests.syncthreads import InlinePool, SyncPool, SyncReactor, result
 
 ALICE = Address.parse("alice@example.test")
 UNIQUE = "1700000000.M1Qabc123R0.mail.example.test"
 MESSAGE = b"Subject: junk\r\n\r\nbuy now\r\n"
 PREFIX = b"Return-Path: <s@x.test>\r\nDelivered-To: alice@example.test\r\n"
-
-
-class InlinePool(SyncPool):
-    """Runs MaildirStore's workers at once, in the calling thread."""
-
-    def callInThread(self, f: Callable[..., object], *a: Any) -> None:
-        f(*a)
-
-
-def result(d: Deferred[Any]) -> Any:
-    out: list[Any] = []
-    d.addBoth(out.append)
-    assert out, "Deferred did not fire"
-    if hasattr(out[0], "raiseException"):
-        out[0].raiseException()
-    return out[0]
 
 
 def subscriptions(root: Path) -> list[str]:

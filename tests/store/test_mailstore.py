@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
-from twisted.internet.defer import Deferred
 from zope.interface.verify import verifyObject
 
 from gateway.auth.realm import MailUser
@@ -15,16 +13,7 @@ from gateway.envelope import Address
 from gateway.interfaces import IMaildrop, IMaildropOpener, MaildropInUse
 from gateway.store.maildir import deliver_blocking, ensure_maildir
 from gateway.store.mailstore import MailStore, pop3_uidl
-from tests.syncthreads import SyncPool, SyncReactor
-
-
-def result(d: Deferred[Any]) -> Any:
-    out: list[Any] = []
-    d.addBoth(out.append)
-    assert out, "Deferred did not fire"
-    if hasattr(out[0], "raiseException"):
-        out[0].raiseException()
-    return out[0]
+from tests.syncthreads import SyncPool, SyncReactor, result
 
 
 @pytest.fixture
