@@ -287,6 +287,25 @@ postlog   unix-dgram n - n - 1 postlogd
 """
 
 
+def child_processes(parent: int, marker: str) -> set[int]:
+    """The running children of ``parent`` whose command line contains
+    ``marker`` (read from /proc: no procps needed)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (
+                (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            )
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+        if ppid == parent and marker in command and process_alive(int(entry.name)):
+            found.add(int(entry.name))
+    return found
+
+
 def process_alive(pid: int) -> bool:
     """Running (not gone, not a zombie): ``kill -0`` is not enough, since a
     master re-parented to a PID 1 that does not reap stays a zombie."""

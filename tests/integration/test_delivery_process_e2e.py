@@ -11,14 +11,13 @@ import os
 import signal
 import smtplib
 import ssl
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.peers import SMTPDaemon
+from tests.integration.peers import SMTPDaemon, child_processes
 
 USER = "alice@example.test"
 PASSWORD = "secret"
@@ -26,13 +25,8 @@ PASSWORD = "secret"
 
 def delivery_pid(daemon: SMTPDaemon) -> int:
     assert daemon.process is not None
-    found = subprocess.run(
-        ["pgrep", "-P", str(daemon.process.pid), "-f", "gateway.store.deliverer"],
-        capture_output=True,
-        text=True,
-    )
-    (pid,) = found.stdout.split()
-    return int(pid)
+    (pid,) = child_processes(daemon.process.pid, "gateway.store.deliverer")
+    return pid
 
 
 @pytest.fixture

@@ -12,14 +12,13 @@ import poplib
 import signal
 import smtplib
 import ssl
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.peers import SMTPDaemon
+from tests.integration.peers import SMTPDaemon, child_processes, process_alive
 
 USER = "alice@example.test"
 PASSWORD = "pop-secret"
@@ -27,20 +26,7 @@ PASSWORD = "pop-secret"
 
 def children(pid: int) -> set[int]:
     """The POP3 workers of the daemon ``pid`` (not its delivery process)."""
-    found = subprocess.run(
-        ["pgrep", "-P", str(pid), "-f", "gateway.pop3.worker"], capture_output=True, text=True
-    )
-    return {int(p) for p in found.stdout.split()}
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is gone for our purpose
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+    return child_processes(pid, "gateway.pop3.worker")
 
 
 def wait(predicate: object, what: str, timeout: float = 30.0) -> None:
@@ -132,7 +118,7 @@ def test_workers_end_with_the_daemon_even_a_killed_one(tmp_path: Path) -> None:
         workers = children(daemon.process.pid)
         assert len(workers) == 2
         assert daemon.stop() == -signal.SIGTERM
-        assert not any(alive(pid) for pid in workers)
+        assert not any(process_alive(pid) for pid in workers)
         log = daemon.log()
         assert "pop3-worker-1: stopped" in log and "pop3-worker-2: stopped" in log
     finally:
@@ -143,6 +129,8 @@ def test_workers_end_with_the_daemon_even_a_killed_one(tmp_path: Path) -> None:
         assert daemon.process is not None
         workers = children(daemon.process.pid)
         daemon.kill()  # SIGKILL: no stop at all; the workers see their stdin close
-        wait(lambda: not any(alive(pid) for pid in workers), "the orphaned worker to leave")
+        wait(
+            lambda: not any(process_alive(pid) for pid in workers), "the orphaned worker to leave"
+        )
     finally:
         daemon.close()
